@@ -1,0 +1,188 @@
+"""Create the declared table, user pool, app client and event bus at an emulator endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+from aiobotocore.session import get_session
+
+from libs import config
+from libs.resources.event_bus import EVENT_BUS
+from libs.resources.table import MAIN_TABLE, TableDeclaration
+from libs.resources.user_pool import USER_POOL, UserPoolDeclaration
+
+if TYPE_CHECKING:
+    from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_events import EventBridgeClient
+
+STACK_NAME: Final = "serverless-blueprint"
+TABLE_NAME: Final = f"{STACK_NAME}-{MAIN_TABLE.logical_id}"
+
+
+class StackOutputs(msgspec.Struct, frozen=True, rename="pascal"):
+    """What a deployed stack reports; encodes to the keys of the CDK outputs (``ApiUrl``, ...)."""
+
+    api_url: str
+    user_pool_id: str
+    user_pool_client_id: str
+    table_name: str
+    event_bus_name: str
+    region: str
+    aws_endpoint_url: str
+
+
+async def provision(endpoint_url: str, region: str) -> StackOutputs:
+    """Create the declared resources at ``endpoint_url``, reusing any that already exist."""
+    session = get_session()
+    options: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region}
+    async with (
+        session.create_client("dynamodb", **options) as dynamodb,
+        session.create_client("cognito-idp", **options) as cognito,
+        session.create_client("events", **options) as events,
+    ):
+        table_name, (pool_id, client_id), bus_name = await asyncio.gather(
+            _table(dynamodb, MAIN_TABLE, TABLE_NAME),
+            _user_pool(cognito, USER_POOL),
+            _event_bus(events, EVENT_BUS.name),
+        )
+    return StackOutputs(
+        api_url="",  # known once the gateway listens
+        user_pool_id=pool_id,
+        user_pool_client_id=client_id,
+        table_name=table_name,
+        event_bus_name=bus_name,
+        region=region,
+        aws_endpoint_url=endpoint_url,
+    )
+
+
+def function_environment(outputs: StackOutputs) -> dict[str, str]:
+    """The environment every local function runs with, as the functions stack would set it."""
+    return {
+        config.TABLE_NAME: outputs.table_name,
+        config.EVENT_BUS_NAME: outputs.event_bus_name,
+        config.USER_POOL_ID: outputs.user_pool_id,
+        config.USER_POOL_CLIENT_ID: outputs.user_pool_client_id,
+        # botocore sends every service to this endpoint, so handlers need no emulator code.
+        "AWS_ENDPOINT_URL": outputs.aws_endpoint_url,
+        "AWS_REGION": outputs.region,
+        "AWS_DEFAULT_REGION": outputs.region,
+        # Lambda hands its role's credentials over as variables; any value satisfies an emulator.
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        # No X-Ray daemon listens locally.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+async def _table(client: DynamoDBClient, table: TableDeclaration, name: str) -> str:
+    def key_schema(partition: str, sort: str) -> list[Any]:
+        return [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": sort, "KeyType": "RANGE"},
+        ]
+
+    try:
+        await client.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": attribute, "AttributeType": "S"}
+                for attribute in table.attribute_names
+            ],
+            KeySchema=key_schema(table.keys.partition, table.keys.sort),
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": index.name,
+                    "KeySchema": key_schema(index.keys.partition, index.keys.sort),
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in table.indexes
+            ],
+            StreamSpecification={
+                "StreamEnabled": True,
+                "StreamViewType": table.stream_view,  # type: ignore[typeddict-item]
+            },
+        )
+    except client.exceptions.ResourceInUseException:
+        pass  # created by an earlier run against the same endpoint
+    await client.get_waiter("table_exists").wait(TableName=name)
+    ttl = await client.describe_time_to_live(TableName=name)
+    # Enabling TTL twice is an error in DynamoDB (and LocalStack), so only enable it once.
+    if ttl["TimeToLiveDescription"].get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        await client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+        )
+    return name
+
+
+async def _user_pool(
+    client: CognitoIdentityProviderClient, pool: UserPoolDeclaration
+) -> tuple[str, str]:
+    pool_id = await _existing_pool_id(client, pool.pool_name)
+    if pool_id is None:
+        policy = pool.password_policy
+        created = await client.create_user_pool(
+            PoolName=pool.pool_name,
+            Policies={
+                "PasswordPolicy": {
+                    "MinimumLength": policy.minimum_length,
+                    "RequireUppercase": policy.require_uppercase,
+                    "RequireLowercase": policy.require_lowercase,
+                    "RequireNumbers": policy.require_digits,
+                    "RequireSymbols": policy.require_symbols,
+                }
+            },
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+        )
+        pool_id = created["UserPool"]["Id"]
+    for group in pool.groups:
+        try:
+            await client.create_group(UserPoolId=pool_id, GroupName=group)
+        except client.exceptions.GroupExistsException:
+            pass
+    return pool_id, await _app_client_id(client, pool_id, pool)
+
+
+async def _existing_pool_id(client: CognitoIdentityProviderClient, name: str) -> str | None:
+    async for page in client.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            if pool.get("Name") == name:
+                return pool["Id"]
+    return None
+
+
+async def _app_client_id(
+    client: CognitoIdentityProviderClient, pool_id: str, pool: UserPoolDeclaration
+) -> str:
+    paginator = client.get_paginator("list_user_pool_clients")
+    async for page in paginator.paginate(UserPoolId=pool_id, MaxResults=60):
+        for existing in page["UserPoolClients"]:
+            if existing.get("ClientName") == pool.client_name:
+                return existing["ClientId"]
+    created = await client.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=pool.client_name,
+        GenerateSecret=False,  # a public client: browsers and scripts cannot keep a secret
+        ExplicitAuthFlows=[f"ALLOW_{flow}" for flow in pool.auth_flows],  # type: ignore[misc]
+        AccessTokenValidity=pool.access_token_minutes,
+        IdTokenValidity=pool.id_token_minutes,
+        RefreshTokenValidity=pool.refresh_token_days,
+        TokenValidityUnits={"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
+        PreventUserExistenceErrors="ENABLED",
+    )
+    return created["UserPoolClient"]["ClientId"]
+
+
+async def _event_bus(client: EventBridgeClient, name: str) -> str:
+    try:
+        await client.create_event_bus(Name=name)
+    except client.exceptions.ResourceAlreadyExistsException:
+        pass
+    return name

@@ -1,0 +1,212 @@
+"""The runtime of an HTTP API function: one event loop and one set of clients per container.
+
+Lambda calls the plain ``handler(event, context)``; it drives the async Powertools resolver on a
+loop created on the first invocation and kept for the container's life, so connections opened by
+one invocation serve the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from libs.aws_clients import AwsClients
+from libs.caller import caller_of
+from libs.json_api import problem_response
+from libs.problems import (
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    ProblemError,
+    ServiceUnavailable,
+)
+from libs.resources.api_routes import Route, routes_of
+
+RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[str]]])
+
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# AWS error codes that mean "try again shortly": answered 503 with Retry-After, not 500.
+_RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "TransactionInProgressException",
+    }
+)
+RETRY_AFTER_SECONDS = "1"
+# Most requests add no business metric; Powertools warns about each such flush.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def metrics_namespace(service: str) -> str:
+    """The CloudWatch namespace of a service's business metrics."""
+    return f"ServerlessBlueprint/{service.title()}"
+
+
+class HttpFunction:
+    """A service's HTTP API function: routes from the declaration, problem+json errors."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.logger = Logger(service=service)
+        self.metrics = Metrics(namespace=metrics_namespace(service), service=service)
+        self.tracer = Tracer(service=service)
+        self.clients = AwsClients()
+        self.app = APIGatewayHttpResolver()
+        self._declared: dict[str, Route] = {route.route_key: route for route in routes_of(service)}
+        self._registered: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._correlation_id: str | None = None
+        self._register_error_handlers()
+        self._register_method_not_allowed()
+        self.handler = self.metrics.log_metrics(capture_cold_start_metric=True)(
+            self.logger.inject_lambda_context(clear_state=True)(
+                self.tracer.capture_lambda_handler(self._handle)
+            )
+        )
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def route(self, route_key: str) -> Callable[[RouteHandler], RouteHandler]:
+        """Register the handler of a declared route, e.g. ``@api.route("GET /orders")``."""
+        try:
+            declared = self._declared[route_key]
+        except KeyError:
+            raise LookupError(f"{route_key} is not declared for {self.service}") from None
+
+        def register(func: RouteHandler) -> RouteHandler:
+            @functools.wraps(func)
+            async def guarded(**path_parameters: str) -> Response[str]:
+                if declared.group is not None:
+                    caller = caller_of(self.app.current_event)
+                    if not caller.in_group(declared.group):
+                        raise Forbidden(f"Only members of {declared.group} may do this")
+                return await func(**path_parameters)
+
+            self.app.route(declared.powertools_rule, method=declared.method)(guarded)
+            self._registered.add(route_key)
+            return func
+
+        return register
+
+    @property
+    def unregistered_routes(self) -> set[str]:
+        """Declared routes of this service that have no handler (should be empty)."""
+        return {key for key, route in self._declared.items() if route.method != "ANY"} - (
+            self._registered
+        )
+
+    def _register_method_not_allowed(self) -> None:
+        by_path: dict[str, set[str]] = {}
+        for route in self._declared.values():
+            by_path.setdefault(route.powertools_rule, set())
+            if route.method != "ANY":
+                by_path[route.powertools_rule].add(route.method)
+        for rule, allowed in by_path.items():
+            others = [method for method in _HTTP_METHODS if method not in allowed]
+            allow = ", ".join(sorted(allowed))
+
+            async def method_not_allowed(allow: str = allow, **_: str) -> Response[str]:
+                raise MethodNotAllowed(f"Allowed methods: {allow}", headers={"Allow": allow})
+
+            self.app.route(rule, method=others)(method_not_allowed)
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _register_error_handlers(self) -> None:
+        self.app.exception_handler(ProblemError)(self._problem)
+        self.app.exception_handler(ClientError)(self._aws_error)
+        self.app.exception_handler([ConnectionError, HTTPClientError, TimeoutError])(
+            self._unavailable
+        )
+        self.app.exception_handler(Exception)(self._unhandled)
+        self.app.not_found(self._not_found)
+
+    def _problem(self, error: ProblemError) -> Response[str]:
+        event = self.app.current_event
+        problem = error.to_problem(instance=event.raw_path, correlation_id=self._correlation_id)
+        if error.status >= 500:
+            self.logger.error("request failed", extra={"problem": error.slug})
+        return problem_response(problem, error.headers)
+
+    def _aws_error(self, error: ClientError) -> Response[str]:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _RETRYABLE_CODES:
+            self.logger.warning("AWS asked to retry", extra={"aws_error": code})
+            return self._problem(
+                ServiceUnavailable(
+                    "A dependency is busy; retry shortly",
+                    headers={"Retry-After": RETRY_AFTER_SECONDS},
+                )
+            )
+        return self._unhandled(error)
+
+    def _unavailable(self, error: Exception) -> Response[str]:
+        self.logger.warning("dependency unreachable", extra={"error": type(error).__name__})
+        return self._problem(
+            ServiceUnavailable(
+                "A dependency is unreachable; retry shortly",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        )
+
+    def _unhandled(self, error: Exception) -> Response[str]:
+        # The details go to the log, never to the client.
+        self.logger.exception("unhandled error")
+        return self._problem(ProblemError("The request could not be completed"))
+
+    def _not_found(self, _: Exception) -> Response[str]:
+        return self._problem(NotFound("No such route"))
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The correlation id of the request being handled."""
+        return self._correlation_id
+
+    # -- invocation --------------------------------------------------------------------------
+
+    def run(self, work: Awaitable[Any]) -> Any:
+        """Run ``work`` on the container's event loop (created once, then reused)."""
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+        return self._loop.run_until_complete(work)
+
+    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        result: dict[str, Any] = self.run(self._resolve(event, context))
+        return result
+
+    async def _resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        headers = event.get("headers") or {}
+        request_id = (event.get("requestContext") or {}).get("requestId") or context.aws_request_id
+        supplied = headers.get("x-correlation-id", "")
+        correlation_id = supplied if _SAFE_CORRELATION_ID.match(supplied) else request_id
+        self._correlation_id = correlation_id
+        self.logger.set_correlation_id(correlation_id)
+        response = await self.app.resolve_async(event, context)
+        response.setdefault("headers", {})["x-correlation-id"] = correlation_id
+        self.logger.info(
+            "request handled",
+            extra={
+                "route": event.get("routeKey"),
+                "status": response.get("statusCode"),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response

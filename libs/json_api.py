@@ -1,0 +1,119 @@
+"""JSON in and out of API Gateway HTTP API events: typed bodies, typed queries, responses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from libs.config import settings
+from libs.problems import (
+    PROBLEM_CONTENT_TYPE,
+    InvalidParam,
+    MalformedJson,
+    PayloadTooLarge,
+    Problem,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+T = TypeVar("T")
+
+JSON_CONTENT_TYPE = "application/json"
+_AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_FIELD_IN_REASON = re.compile(r"(?:unknown|required) field `(?P<field>[^`]+)`")
+
+
+def invalid_params(error: msgspec.ValidationError, *, prefix: str = "") -> list[InvalidParam]:
+    """Turn msgspec's message into a named field: `Expected int - at $.items[0].quantity`."""
+    found = _AT_PATH.match(str(error))
+    reason = found["reason"] if found else str(error)
+    path = (found["path"] or "") if found else ""
+    # Unknown and missing fields are reported at their parent object: name the field itself.
+    field = _FIELD_IN_REASON.search(reason)
+    if field:
+        path = f"{path}.{field['field']}"
+    name = (prefix + path).lstrip(".") or "body"
+    return [InvalidParam(name=name, reason=reason)]
+
+
+def body_bytes(event: APIGatewayProxyEventV2) -> bytes:
+    """The raw request body, base64-decoded when API Gateway encoded it."""
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise MalformedJson("The body is not valid base64") from error
+    return raw.encode("utf-8", errors="surrogatepass")
+
+
+def decode_body(event: APIGatewayProxyEventV2, model: type[T]) -> T:
+    """Decode and validate the JSON body as ``model`` (400, 413, 415 or 422 on failure)."""
+    content_type = (event.headers.get("content-type") or JSON_CONTENT_TYPE).split(";")[0].strip()
+    if content_type != JSON_CONTENT_TYPE and not content_type.endswith("+json"):
+        raise UnsupportedMediaType(f"Send the body as {JSON_CONTENT_TYPE}, not {content_type}")
+    data = body_bytes(event)
+    limit = settings().max_body_bytes
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The body is {len(data)} bytes; the limit is {limit}")
+    if not data.strip():
+        raise MalformedJson("The request needs a JSON body")
+    try:  # JSON is UTF-8 (RFC 8259); msgspec does not check strings it is about to reject
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedJson(
+            f"The body is not UTF-8: {error.reason} at byte {error.start}"
+        ) from error
+    try:
+        return msgspec.json.decode(data, type=model)
+    except msgspec.ValidationError as error:
+        raise ValidationFailed(
+            "The body does not match the schema", invalid_params=invalid_params(error)
+        ) from error
+    except msgspec.DecodeError as error:
+        raise MalformedJson(f"The body is not valid JSON: {error}") from error
+
+
+def decode_query(event: APIGatewayProxyEventV2, model: type[T]) -> T:
+    """Validate the query string as ``model``, converting strings to the declared types."""
+    params: Mapping[str, str] = event.query_string_parameters or {}
+    try:
+        return msgspec.convert(dict(params), type=model, strict=False)
+    except msgspec.ValidationError as error:
+        raise ValidationFailed(
+            "The query string does not match the schema", invalid_params=invalid_params(error)
+        ) from error
+
+
+def json_response(
+    status: int, payload: Any, headers: Mapping[str, str] | None = None
+) -> Response[str]:
+    """A JSON response whose body msgspec encodes (Structs, lists, dicts)."""
+    return Response(
+        status_code=status,
+        content_type=JSON_CONTENT_TYPE,
+        body=msgspec.json.encode(payload).decode(),
+        headers=dict(headers or {}),
+    )
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> Response[str]:
+    """A response without a body."""
+    return Response(status_code=status, body="", headers=dict(headers or {}))
+
+
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> Response[str]:
+    """An RFC 9457 problem response."""
+    return Response(
+        status_code=problem.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=msgspec.json.encode(problem).decode(),
+        headers=dict(headers or {}),
+    )

@@ -1,0 +1,195 @@
+"""Single-table helpers: typed item codecs, key conditions and opaque page cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import msgspec
+
+from libs.problems import BadRequest
+from libs.resources.table import MAIN_TABLE
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef
+
+Item = dict[str, "AttributeValueTypeDef"]
+T = TypeVar("T")
+
+
+# -- codecs ---------------------------------------------------------------------------------
+
+
+def to_attribute(value: Any) -> AttributeValueTypeDef:
+    """One Python value (as ``msgspec.to_builtins`` gives it) as a DynamoDB attribute."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):  # before int: bool is an int
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": repr(value)}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, Mapping):
+        return {"M": {k: to_attribute(v) for k, v in value.items() if v is not None}}
+    if isinstance(value, Sequence):
+        return {"L": [to_attribute(v) for v in value]}
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+def from_attribute(attribute: Mapping[str, Any]) -> Any:
+    """One DynamoDB attribute as a plain Python value."""
+    (kind, value), *_ = attribute.items()
+    if kind == "S" or kind == "BOOL":
+        return value
+    if kind == "N":
+        return int(value) if value.lstrip("-").isdigit() else float(value)
+    if kind == "M":
+        return {k: from_attribute(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attribute(v) for v in value]
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return list(value)
+    raise TypeError(f"unsupported DynamoDB type {kind}")
+
+
+def to_item(record: msgspec.Struct, **keys: str) -> Item:
+    """A record (a Struct) plus its key attributes as a DynamoDB item; None fields are left out."""
+    fields = msgspec.to_builtins(record)
+    item: Item = {name: {"S": value} for name, value in keys.items()}
+    item.update({name: to_attribute(v) for name, v in fields.items() if v is not None})
+    return item
+
+
+def from_item(item: Mapping[str, Any], record_type: type[T]) -> T:
+    """A DynamoDB item decoded and validated as ``record_type`` (key attributes ignored)."""
+    return msgspec.convert({k: from_attribute(v) for k, v in item.items()}, type=record_type)
+
+
+def string_values(**values: str | int) -> dict[str, AttributeValueTypeDef]:
+    """Expression attribute values from keyword arguments: ``:name`` → attribute."""
+    return {f":{name}": to_attribute(value) for name, value in values.items()}
+
+
+# -- pages and cursors ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing and the cursor of the next (None on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(key: Mapping[str, Any]) -> str:
+    """An opaque cursor for the key of the last item of a page."""
+    return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, key_names: Sequence[str], pinned: Mapping[str, str]) -> Item:
+    """The start key in a cursor; 400 unless it has exactly ``key_names`` and ``pinned`` values.
+
+    Pinning the partition stops a client from turning a cursor into a read of another partition.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = msgspec.json.decode(raw, type=dict[str, dict[str, str]])
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise BadRequest("The cursor is not one this API issued") from None
+    well_formed = set(key) == set(key_names) and all(set(v) == {"S"} for v in key.values())
+    if not well_formed or any(key[name]["S"] != value for name, value in pinned.items()):
+        raise BadRequest("The cursor is not one this API issued")
+    return dict(key)  # type: ignore[arg-type]
+
+
+def key_names(index: str | None = None) -> tuple[str, ...]:
+    """The attributes a start key needs: the table's keys, plus the index's when querying one."""
+    keys = [MAIN_TABLE.keys.partition, MAIN_TABLE.keys.sort]
+    if index is not None:
+        declared = MAIN_TABLE.index(index).keys
+        keys += [declared.partition, declared.sort]
+    return tuple(keys)
+
+
+async def query_page(
+    db: DynamoDBClient,
+    *,
+    table: str,
+    partition: tuple[str, str],
+    limit: int,
+    cursor: str | None,
+    index: str | None = None,
+    sort_prefix: tuple[str, str] | None = None,
+    newest_first: bool = False,
+) -> Page[Item]:
+    """One page of a partition, in sort-key order; asks for one extra item to know if more exist."""
+    names = key_names(index)
+    condition = "#pk = :pk"
+    attribute_names = {"#pk": partition[0]}
+    values = string_values(pk=partition[1])
+    if sort_prefix is not None:
+        condition += " AND begins_with(#sk, :sk)"
+        attribute_names["#sk"] = sort_prefix[0]
+        values.update(string_values(sk=sort_prefix[1]))
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": attribute_names,
+        "ExpressionAttributeValues": values,
+        "Limit": limit + 1,
+        "ScanIndexForward": not newest_first,
+    }
+    if index is not None:
+        request["IndexName"] = index
+    if cursor is not None:
+        request["ExclusiveStartKey"] = decode_cursor(cursor, names, {partition[0]: partition[1]})
+    response = await db.query(**request)
+    return _page(list(response.get("Items", [])), limit, names)
+
+
+async def scan_page(
+    db: DynamoDBClient,
+    *,
+    table: str,
+    partition_prefix: str,
+    limit: int,
+    cursor: str | None,
+) -> Page[Item]:
+    """One page of items whose partition key starts with ``partition_prefix``, in table order."""
+    names = key_names()
+    pk = MAIN_TABLE.keys.partition
+    start = decode_cursor(cursor, names, {}) if cursor is not None else None
+    if start is not None and not str(start[pk].get("S", "")).startswith(partition_prefix):
+        raise BadRequest("The cursor is not one this API issued")
+    items: list[Item] = []
+    # A filtered scan may return short or empty pages: keep reading until the page is full.
+    while len(items) <= limit:
+        request: dict[str, Any] = {
+            "TableName": table,
+            "FilterExpression": "begins_with(#pk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": pk},
+            "ExpressionAttributeValues": string_values(prefix=partition_prefix),
+            "Limit": max(limit * 2, 25),
+        }
+        if start is not None:
+            request["ExclusiveStartKey"] = start
+        response = await db.scan(**request)
+        items.extend(response.get("Items", []))
+        start = response.get("LastEvaluatedKey")
+        if start is None:
+            break
+    return _page(items, limit, names)
+
+
+def _page(items: list[Item], limit: int, names: Sequence[str]) -> Page[Item]:
+    if len(items) <= limit:
+        return Page(items=items, next_cursor=None)
+    last = items[limit - 1]
+    return Page(items=items[:limit], next_cursor=encode_cursor({n: last[n] for n in names}))

@@ -1,0 +1,179 @@
+"""Order rules: pricing from the catalog, idempotent placement, the status life cycle."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from libs.caller import Caller
+from libs.domain_events import utc_now
+from libs.problems import Conflict, InvalidParam, NotFound, ValidationFailed
+from libs.resources.user_pool import ADMIN_GROUP
+from services.orders import order_table
+from services.orders.models import (
+    ChangeStatus,
+    IdempotencyRecord,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PlaceOrder,
+)
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+# Which status may follow which. CANCELLED and DELIVERED are final.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    "PENDING": frozenset({"CONFIRMED", "CANCELLED"}),
+    "CONFIRMED": frozenset({"SHIPPED", "CANCELLED"}),
+    "SHIPPED": frozenset({"DELIVERED"}),
+    "DELIVERED": frozenset(),
+    "CANCELLED": frozenset(),
+}
+OWNER_MAY_SET: frozenset[OrderStatus] = frozenset({"CANCELLED"})
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """The outcome of placing an order: the order, and whether it was made by an earlier call."""
+
+    order: Order
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """An order after a status change, and the status it left."""
+
+    order: Order
+    previous_status: OrderStatus
+
+
+def request_fingerprint(request: PlaceOrder) -> str:
+    """A hash of what the request asks for, to tell a replay from a reuse of the key."""
+    return hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+
+
+async def price_lines(
+    db: DynamoDBClient, table: str, request: PlaceOrder
+) -> tuple[list[OrderLine], str]:
+    """Lines priced from the catalog, and their currency (422 naming each bad line)."""
+    problems: list[InvalidParam] = []
+    seen: set[str] = set()
+    for index, line in enumerate(request.items):
+        if line.product_id in seen:
+            problems.append(
+                InvalidParam(f"items[{index}].productId", "The product is listed twice")
+            )
+        seen.add(line.product_id)
+    prices = await order_table.catalog_prices(db, table, seen)
+    for index, line in enumerate(request.items):
+        if line.product_id not in prices:
+            problems.append(InvalidParam(f"items[{index}].productId", "No such product"))
+    currencies = {price.currency for price in prices.values()}
+    if len(currencies) > 1:
+        problems.append(InvalidParam("items", "Products priced in different currencies"))
+    if problems:
+        raise ValidationFailed("The order cannot be priced", invalid_params=problems)
+    lines = [
+        OrderLine(
+            product_id=line.product_id,
+            name=prices[line.product_id].name,
+            quantity=line.quantity,
+            unit_price=prices[line.product_id].price,
+        )
+        for line in request.items
+    ]
+    return lines, currencies.pop()
+
+
+async def place_order(
+    db: DynamoDBClient,
+    table: str,
+    caller: Caller,
+    request: PlaceOrder,
+    idempotency_key: str | None,
+) -> PlacedOrder:
+    """Price and store a new order; with a key, a replay returns the first call's order."""
+    fingerprint = request_fingerprint(request)
+    if idempotency_key is not None:
+        replay = await _replay(db, table, caller, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+    lines, currency = await price_lines(db, table, request)
+    now = utc_now()
+    order = Order(
+        order_id=str(uuid.uuid4()),
+        user_id=caller.user_id,
+        status="PENDING",
+        items=lines,
+        total=sum(line.unit_price * line.quantity for line in lines),
+        currency=currency,
+        shipping_address=request.shipping_address,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    record = None
+    if idempotency_key is not None:
+        record = (
+            idempotency_key,
+            IdempotencyRecord(order_id=order.order_id, request_hash=fingerprint, created_at=now),
+        )
+    try:
+        await order_table.insert_order(db, table, order, record)
+    except order_table.KeyAlreadyUsed:
+        # A concurrent request with the same key won the race: answer with its order.
+        assert idempotency_key is not None
+        replay = await _replay(db, table, caller, idempotency_key, fingerprint)
+        if replay is None:
+            raise
+        return replay
+    return PlacedOrder(order=order, replayed=False)
+
+
+async def _replay(
+    db: DynamoDBClient, table: str, caller: Caller, key: str, fingerprint: str
+) -> PlacedOrder | None:
+    record = await order_table.idempotency_record(db, table, caller.user_id, key)
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise Conflict("This Idempotency-Key was already used with a different request")
+    order = await order_table.get_order(db, table, record.order_id)
+    if order is None:  # the record and the order are written together; this cannot happen
+        raise Conflict("The order of this Idempotency-Key no longer exists")
+    return PlacedOrder(order=order, replayed=True)
+
+
+async def visible_order(db: DynamoDBClient, table: str, caller: Caller, order_id: str) -> Order:
+    """The caller's order; 404 for another user's order exactly as for a missing one."""
+    order = await order_table.get_order(db, table, order_id)
+    if order is None or order.user_id != caller.user_id:
+        raise NotFound(f"No order {order_id}")
+    return order
+
+
+async def change_status(
+    db: DynamoDBClient, table: str, caller: Caller, order_id: str, change: ChangeStatus
+) -> StatusChange:
+    """Apply a status transition: owners may cancel, admins may do any legal move (409 if not)."""
+    is_admin = caller.in_group(ADMIN_GROUP)
+    order = await order_table.get_order(db, table, order_id)
+    if order is None or (order.user_id != caller.user_id and not is_admin):
+        raise NotFound(f"No order {order_id}")
+    if not is_admin and change.status not in OWNER_MAY_SET:
+        raise Conflict(f"An owner may only cancel an order, not set it to {change.status}")
+    if change.status not in TRANSITIONS[order.status]:
+        raise Conflict(f"An order cannot go from {order.status} to {change.status}")
+    expected = change.version if change.version is not None else order.version
+    if expected != order.version:
+        raise Conflict(f"Order {order_id} is at version {order.version}, not {expected}")
+    updated = await order_table.update_status(
+        db, table, order, change.status, expected_version=expected, now=utc_now()
+    )
+    return StatusChange(order=updated, previous_status=order.status)

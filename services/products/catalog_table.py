@@ -1,0 +1,86 @@
+"""The product catalog's access to the single table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from libs.problems import Conflict, NotFound
+from libs.single_table import Item, Page, from_item, query_page, scan_page, to_item
+from libs.table_keys import (
+    GSI1,
+    GSI1PK,
+    PK,
+    PRODUCT_PREFIX,
+    as_key,
+    category_keys,
+    category_partition,
+    product_key,
+)
+from services.products.models import Product
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+
+def product_item(product: Product) -> Item:
+    """A product as a table item, with the keys that list it under its category."""
+    return to_item(
+        product,
+        **product_key(product.product_id),
+        **category_keys(product.category, product.product_id),
+        entity="Product",
+    )
+
+
+async def get_product(db: DynamoDBClient, table: str, product_id: str) -> Product:
+    """One product (404 when absent)."""
+    response = await db.get_item(TableName=table, Key=as_key(product_key(product_id)))
+    if "Item" not in response:
+        raise NotFound(f"No product {product_id}")
+    return from_item(response["Item"], Product)
+
+
+async def create_product(db: DynamoDBClient, table: str, product: Product) -> None:
+    """Store a new product (409 when the id is taken)."""
+    try:
+        await db.put_item(
+            TableName=table,
+            Item=product_item(product),
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PK},
+        )
+    except db.exceptions.ConditionalCheckFailedException:
+        raise Conflict(f"Product {product.product_id} already exists") from None
+
+
+async def replace_product(db: DynamoDBClient, table: str, product: Product) -> None:
+    """Replace an existing product (404 when absent)."""
+    try:
+        await db.put_item(
+            TableName=table,
+            Item=product_item(product),
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PK},
+        )
+    except db.exceptions.ConditionalCheckFailedException:
+        raise NotFound(f"No product {product.product_id}") from None
+
+
+async def list_products(
+    db: DynamoDBClient, table: str, *, category: str | None, limit: int, cursor: str | None
+) -> Page[Product]:
+    """A page of a category (GSI1) or, without one, of the whole catalog."""
+    if category is not None:
+        page = await query_page(
+            db,
+            table=table,
+            index=GSI1.name,
+            partition=(GSI1PK, category_partition(category)),
+            limit=limit,
+            cursor=cursor,
+        )
+    else:
+        page = await scan_page(
+            db, table=table, partition_prefix=PRODUCT_PREFIX, limit=limit, cursor=cursor
+        )
+    return Page(items=[from_item(i, Product) for i in page.items], next_cursor=page.next_cursor)

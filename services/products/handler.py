@@ -1,0 +1,54 @@
+"""Products function: the catalog's HTTP routes."""
+
+from __future__ import annotations
+
+import uuid
+
+from aws_lambda_powertools.event_handler import Response
+
+from libs.config import settings
+from libs.http_function import HttpFunction
+from libs.json_api import decode_body, decode_query, json_response
+from services.products import catalog_table
+from services.products.models import ProductInput, ProductPage, ProductQuery
+
+api = HttpFunction("products")
+app = api.app
+
+
+@api.route("GET /products")
+async def list_products() -> Response[str]:
+    query = decode_query(app.current_event, ProductQuery)
+    db = await api.clients.dynamodb()
+    page = await catalog_table.list_products(
+        db, settings().table_name, category=query.category, limit=query.limit, cursor=query.cursor
+    )
+    return json_response(200, ProductPage(items=page.items, next_cursor=page.next_cursor))
+
+
+@api.route("GET /products/{productId}")
+async def get_product(productId: str) -> Response[str]:
+    db = await api.clients.dynamodb()
+    return json_response(200, await catalog_table.get_product(db, settings().table_name, productId))
+
+
+@api.route("POST /products")
+async def create_product() -> Response[str]:
+    body = decode_body(app.current_event, ProductInput)
+    product = body.as_product(uuid.uuid4().hex[:12])
+    db = await api.clients.dynamodb()
+    await catalog_table.create_product(db, settings().table_name, product)
+    api.metrics.add_metric(name="ProductsCreated", unit="Count", value=1)
+    return json_response(201, product, {"Location": f"/products/{product.product_id}"})
+
+
+@api.route("PUT /products/{productId}")
+async def replace_product(productId: str) -> Response[str]:
+    body = decode_body(app.current_event, ProductInput)
+    product = body.as_product(productId)
+    db = await api.clients.dynamodb()
+    await catalog_table.replace_product(db, settings().table_name, product)
+    return json_response(200, product)
+
+
+handler = api.handler
