@@ -1,1 +1,1 @@
-"""The local AWS: an emulated backend, the declared resources, Lambda containers and the HTTP API."""
+"""The local AWS: an emulated backend, the declared resources, Lambda containers, the HTTP API."""

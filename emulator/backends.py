@@ -1,4 +1,4 @@
-"""Where the emulated AWS APIs live: moto in this process, or an endpoint that is already running."""
+"""Where the emulated AWS APIs live: moto in this process, or an endpoint already running."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def start_backend(kind: str | None = None) -> Backend:
     if kind == "endpoint":
         endpoint_url = os.environ.get("AWS_ENDPOINT_URL")
         if not endpoint_url:
-            raise RuntimeError("EMULATOR=endpoint needs AWS_ENDPOINT_URL, e.g. http://localhost:4566")
+            raise RuntimeError(
+                "EMULATOR=endpoint needs AWS_ENDPOINT_URL, e.g. http://localhost:4566"
+            )
         return Backend(endpoint_url=endpoint_url, region=region)
     if kind == "localstack":
         raise NotImplementedError(

@@ -60,20 +60,20 @@ class JwtAuthorizer:
         self._check_audience(claims)
         return claims
 
-    def _check_audience(self, claims: Mapping[str, Any]) -> None:
-        # API Gateway reads client_id (Cognito access tokens) only when aud (id tokens) is absent.
-        if "aud" in claims:
-            audience = claims["aud"]
-            presented = [audience] if isinstance(audience, str) else audience
-        else:
-            presented = [claims.get("client_id")]
-        if not self.audiences.intersection(a for a in presented if isinstance(a, str)):
-            raise Unauthorized("the token's audience is not allowed")
-
     async def refresh(self) -> None:
         """Fetch the issuer's signing keys now (the gateway does it once before serving)."""
         keys = _signing_keys(await self._fetch_jwks())
         self._keys, self._fetched_at = keys, time.monotonic()
+
+    def _check_audience(self, claims: Mapping[str, Any]) -> None:
+        # API Gateway reads client_id (Cognito access tokens) only when aud (id tokens) is absent.
+        if "aud" in claims:
+            audience = claims["aud"]
+            presented = audience if isinstance(audience, list) else [audience]
+        else:
+            presented = [claims.get("client_id")]
+        if not self.audiences.intersection(a for a in presented if isinstance(a, str)):
+            raise Unauthorized("the token's audience is not allowed")
 
     async def _key(self, kid: object) -> jwt.PyJWK:
         if not isinstance(kid, str):
@@ -117,7 +117,7 @@ def http_jwks(url: str) -> JwksFetcher:
 
 
 def gateway_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
-    """Claims as payload 2.0's ``authorizer.jwt`` carries them: every value a string, plus scopes."""
+    """Claims as payload 2.0's ``authorizer.jwt`` holds them: every value a string, plus scopes."""
     scope = claims.get("scope")
     return {
         "claims": {name: _claim_string(value) for name, value in claims.items()},

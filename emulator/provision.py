@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any, Final
 
@@ -86,7 +87,8 @@ async def _table(client: DynamoDBClient, table: TableDeclaration, name: str) -> 
             {"AttributeName": sort, "KeyType": "RANGE"},
         ]
 
-    try:
+    # An earlier run against the same endpoint may have created it already.
+    with contextlib.suppress(client.exceptions.ResourceInUseException):
         await client.create_table(
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
@@ -108,8 +110,6 @@ async def _table(client: DynamoDBClient, table: TableDeclaration, name: str) -> 
                 "StreamViewType": table.stream_view,  # type: ignore[typeddict-item]
             },
         )
-    except client.exceptions.ResourceInUseException:
-        pass  # created by an earlier run against the same endpoint
     await client.get_waiter("table_exists").wait(TableName=name)
     ttl = await client.describe_time_to_live(TableName=name)
     # Enabling TTL twice is an error in DynamoDB (and LocalStack), so only enable it once.
@@ -143,15 +143,15 @@ async def _user_pool(
         )
         pool_id = created["UserPool"]["Id"]
     for group in pool.groups:
-        try:
+        with contextlib.suppress(client.exceptions.GroupExistsException):
             await client.create_group(UserPoolId=pool_id, GroupName=group)
-        except client.exceptions.GroupExistsException:
-            pass
     return pool_id, await _app_client_id(client, pool_id, pool)
 
 
 async def _existing_pool_id(client: CognitoIdentityProviderClient, name: str) -> str | None:
-    async for page in client.get_paginator("list_user_pools").paginate(MaxResults=60):
+    async for page in client.get_paginator("list_user_pools").paginate(
+        PaginationConfig={"PageSize": 60}
+    ):
         for pool in page["UserPools"]:
             if pool.get("Name") == name:
                 return pool["Id"]
@@ -162,7 +162,7 @@ async def _app_client_id(
     client: CognitoIdentityProviderClient, pool_id: str, pool: UserPoolDeclaration
 ) -> str:
     paginator = client.get_paginator("list_user_pool_clients")
-    async for page in paginator.paginate(UserPoolId=pool_id, MaxResults=60):
+    async for page in paginator.paginate(UserPoolId=pool_id, PaginationConfig={"PageSize": 60}):
         for existing in page["UserPoolClients"]:
             if existing.get("ClientName") == pool.client_name:
                 return existing["ClientId"]
@@ -181,8 +181,6 @@ async def _app_client_id(
 
 
 async def _event_bus(client: EventBridgeClient, name: str) -> str:
-    try:
+    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
         await client.create_event_bus(Name=name)
-    except client.exceptions.ResourceAlreadyExistsException:
-        pass
     return name
