@@ -124,6 +124,12 @@ class ValidationFailed(ProblemError):
     status, slug, title = 422, "validation-failed", "Validation failed"
 
 
+class TooManyRequests(ProblemError):
+    """The caller, or a dependency on its behalf, is being throttled; retry after a while."""
+
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class ServiceUnavailable(ProblemError):
     """A dependency is unavailable or throttling; the client may retry."""
 
@@ -139,3 +145,15 @@ def decode_problem(body: bytes | str) -> dict[str, Any]:
     """Decode a problem document (for clients and tests)."""
     result: dict[str, Any] = msgspec.json.decode(body)
     return result
+
+
+class UserNotConfirmed(ProblemError):
+    """The credentials are right but the registration was never confirmed."""
+
+    status, slug, title = 403, "user-not-confirmed", "User not confirmed"
+
+
+class InvalidCode(ProblemError):
+    """A confirmation or password reset code is wrong, expired or already used."""
+
+    status, slug, title = 400, "invalid-code", "Invalid or expired code"

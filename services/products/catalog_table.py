@@ -42,28 +42,28 @@ async def get_product(db: DynamoDBClient, table: str, product_id: str) -> Produc
 
 async def create_product(db: DynamoDBClient, table: str, product: Product) -> None:
     """Store a new product (409 when the id is taken)."""
-    try:
-        await db.put_item(
-            TableName=table,
-            Item=product_item(product),
-            ConditionExpression="attribute_not_exists(#pk)",
-            ExpressionAttributeNames={"#pk": PK},
-        )
-    except db.exceptions.ConditionalCheckFailedException:
-        raise Conflict(f"Product {product.product_id} already exists") from None
+    error = Conflict(f"Product {product.product_id} already exists")
+    await _put_if(db, table, product, "attribute_not_exists(#pk)", error)
 
 
 async def replace_product(db: DynamoDBClient, table: str, product: Product) -> None:
     """Replace an existing product (404 when absent)."""
+    error = NotFound(f"No product {product.product_id}")
+    await _put_if(db, table, product, "attribute_exists(#pk)", error)
+
+
+async def _put_if(
+    db: DynamoDBClient, table: str, product: Product, condition: str, error: Exception
+) -> None:
     try:
         await db.put_item(
             TableName=table,
             Item=product_item(product),
-            ConditionExpression="attribute_exists(#pk)",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#pk": PK},
         )
     except db.exceptions.ConditionalCheckFailedException:
-        raise NotFound(f"No product {product.product_id}") from None
+        raise error from None
 
 
 async def list_products(

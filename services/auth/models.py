@@ -1,0 +1,90 @@
+"""Wire shapes of the auth routes: request bodies (strict, bounded) and token responses."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+# Cognito's Username is at most 128 characters (its API model), and the email is the username
+# here: a longer address could never register, so it is refused as invalid input instead.
+Email = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=128, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+# Cognito's password limit; the policy's own rules are checked separately, to name what is unmet.
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^\S+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+# Cognito's refresh tokens are encrypted JWTs of about 1,800 characters.
+RefreshToken = Annotated[str, msgspec.Meta(min_length=1, max_length=8192, pattern=r"^\S+$")]
+
+
+class _Request(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """A request body naming an account by email, which is normalised to lower case."""
+
+    email: Email
+
+    def __post_init__(self) -> None:
+        self.email = self.email.lower()
+
+
+class Register(_Request, kw_only=True):
+    """The body of POST /auth/register."""
+
+    password: Password
+    name: Name
+
+
+class Confirm(_Request, kw_only=True):
+    """The body of POST /auth/confirm: the code Cognito sent to the email."""
+
+    code: Code
+
+
+class LogIn(_Request, kw_only=True):
+    """The body of POST /auth/login."""
+
+    password: Password
+
+
+class ForgotPassword(_Request, kw_only=True):
+    """The body of POST /auth/forgot-password."""
+
+
+class ResetPassword(_Request, kw_only=True):
+    """The body of POST /auth/reset-password: the emailed code and the new password."""
+
+    code: Code
+    new_password: Password
+
+
+class Refresh(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
+    """The body of POST /auth/refresh."""
+
+    refresh_token: RefreshToken
+
+
+class Registered(msgspec.Struct, rename="camel", kw_only=True):
+    """The answer to a registration: the new user's id and whether it needs confirming."""
+
+    user_id: str
+    confirmed: bool
+
+
+class Tokens(msgspec.Struct, rename="camel", kw_only=True):
+    """The tokens of a login."""
+
+    access_token: str
+    id_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str
+
+
+class RefreshedTokens(msgspec.Struct, rename="camel", kw_only=True):
+    """New access and id tokens; the refresh token that made them stays valid."""
+
+    access_token: str
+    id_token: str
+    expires_in: int
+    token_type: str

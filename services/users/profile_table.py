@@ -1,0 +1,131 @@
+"""Users' access to the single table: the profile item ``USER#<id> / PROFILE``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET
+
+from libs.problems import Conflict
+from libs.single_table import Item, from_item, to_attribute
+from libs.table_keys import PK, as_key, profile_key
+from services.users.models import Preferences, StoredProfile, UpdateProfile
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef
+
+ENTITY = "Profile"
+# Body fields stored as one attribute each, replaced when present and removed when null.
+_PLAIN_FIELDS = tuple(
+    f for f in msgspec.structs.fields(UpdateProfile) if f.name in {"name", "phone", "address"}
+)
+
+
+@dataclass
+class _UpdateExpression:
+    """SET and REMOVE clauses of an UpdateItem, with every name and value as a placeholder."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, AttributeValueTypeDef] = field(default_factory=dict)
+    sets: list[str] = field(default_factory=list)
+    removes: list[str] = field(default_factory=list)
+
+    def path(self, *parts: str) -> str:
+        """A document path such as ``#preferences.#sms``."""
+        self.names.update({f"#{part}": part for part in parts})
+        return ".".join(f"#{part}" for part in parts)
+
+    def value(self, placeholder: str, value: Any) -> str:
+        """A value placeholder such as ``:expected``."""
+        self.values[f":{placeholder}"] = to_attribute(value)
+        return f":{placeholder}"
+
+    def set(self, *parts: str, value: Any) -> None:
+        """Set the attribute at ``parts`` to ``value``."""
+        self.sets.append(f"{self.path(*parts)} = {self.value('_'.join(parts), value)}")
+
+    def set_once(self, name: str, value: Any) -> None:
+        """Set ``name`` to ``value`` unless the item already has it."""
+        path = self.path(name)
+        self.sets.append(f"{path} = if_not_exists({path}, {self.value(name, value)})")
+
+    def remove(self, name: str) -> None:
+        """Remove the attribute ``name``."""
+        self.removes.append(self.path(name))
+
+    @property
+    def expression(self) -> str:
+        """The UpdateExpression."""
+        removes = f" REMOVE {', '.join(self.removes)}" if self.removes else ""
+        return f"SET {', '.join(self.sets)}{removes}"
+
+
+def to_profile(item: Item) -> StoredProfile:
+    """A profile item decoded (key attributes ignored)."""
+    return from_item(item, StoredProfile)
+
+
+async def get_profile(db: DynamoDBClient, table: str, user_id: str) -> StoredProfile | None:
+    """A user's stored profile, or None before their first update."""
+    response = await db.get_item(
+        TableName=table, Key=as_key(profile_key(user_id)), ConsistentRead=True
+    )
+    item = response.get("Item")
+    return to_profile(item) if item else None
+
+
+async def update_profile(
+    db: DynamoDBClient, table: str, user_id: str, change: UpdateProfile, *, now: str
+) -> StoredProfile:
+    """Apply the fields present in ``change`` if the stored version is still ``change.version``.
+
+    One conditional UpdateItem, so the merge cannot lose a concurrent write; a stale version
+    (including 0 when a profile exists) raises Conflict and writes nothing.
+    """
+    update = _UpdateExpression()
+    update.set("version", value=change.version + 1)
+    update.set("updatedAt", value=now)
+    update.set_once("createdAt", now)
+    update.set("userId", value=user_id)
+    update.set("entity", value=ENTITY)
+    for plain in _PLAIN_FIELDS:
+        value = getattr(change, plain.name)
+        if value is None:
+            update.remove(plain.encode_name)
+        elif value is not UNSET:
+            update.set(plain.encode_name, value=msgspec.to_builtins(value))
+    flags: dict[str, bool] = (
+        {} if change.preferences is UNSET else msgspec.to_builtins(change.preferences)
+    )
+    if change.version == 0:
+        # The first write stores the whole map, so later writes can set a single flag in it.
+        preferences = msgspec.structs.replace(Preferences(), **flags)
+        update.set("preferences", value=msgspec.to_builtins(preferences))
+        condition = f"attribute_not_exists({update.path(PK)})"
+    else:
+        for flag, enabled in flags.items():
+            update.set("preferences", flag, value=enabled)
+        condition = f"{update.path('version')} = {update.value('expected', change.version)}"
+    try:
+        response = await db.update_item(
+            TableName=table,
+            Key=as_key(profile_key(user_id)),
+            UpdateExpression=update.expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
+            ReturnValues="ALL_NEW",
+        )
+    except db.exceptions.ConditionalCheckFailedException:
+        raise Conflict(
+            f"The profile is no longer at version {change.version}; read it again"
+        ) from None
+    return to_profile(response["Attributes"])
+
+
+async def delete_profile(db: DynamoDBClient, table: str, user_id: str) -> None:
+    """Delete a user's profile; deleting one that is already gone succeeds."""
+    await db.delete_item(TableName=table, Key=as_key(profile_key(user_id)))
