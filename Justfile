@@ -4,6 +4,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := "1"
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := "1"
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := "20"
 
 # List the recipes.
 default:
@@ -27,3 +28,21 @@ lint:
 fmt:
     uv run ruff format .
     uv run ruff check --fix .
+
+# Dead-letter queues: `just dlq` lists depths; `just dlq show [QUEUE]`; `just dlq redrive [QUEUE]`
+# (add --aws to use AWS instead of the running `just dev`).
+dlq *args:
+    uv run python -m emulator.dlq {{args}}
+
+# Synthesize an environment into cdk.out (no Docker, no AWS account); prints each bundle's size.
+synth env="dev":
+    uv run python -m stacks synth --context env={{env}}
+
+# Deploy an environment with your AWS credentials; outputs go to .local/outputs-<env>.json.
+deploy env="dev":
+    npx --yes aws-cdk@2 deploy --all --context env={{env}} --require-approval broadening --outputs-file cdk.out/outputs-{{env}}.json
+    uv run python -m stacks outputs cdk.out/outputs-{{env}}.json .local/outputs-{{env}}.json
+
+# What deploying an environment would change (needs AWS credentials).
+diff env="dev":
+    npx --yes aws-cdk@2 diff --all --context env={{env}}

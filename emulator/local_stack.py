@@ -1,24 +1,37 @@
-"""The whole local stack in one object: backend, resources, seed data, functions and HTTP API."""
+"""The whole local stack in one object: backend, resources, seed data, functions, HTTP API, and
+the event path (the outbox relay and the queues' event source mappings)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 import msgspec
+from aiobotocore.session import get_session
 from aiohttp import web
 
 from emulator.backends import Backend, start_backend
+from emulator.event_relay import OutboxRelay, latest_stream_arn
+from emulator.event_source_mapping import QueueEventSource
 from emulator.function_pool import DEFAULT_MAX_CONTAINERS, FunctionError, FunctionPool
 from emulator.gateway import build_gateway, serve_gateway
 from emulator.jwt_authorizer import cognito_authorizer
-from emulator.provision import STACK_NAME, StackOutputs, function_environment, provision
+from emulator.provision import (
+    STACK_NAME,
+    StackOutputs,
+    function_environment,
+    provision,
+    queue_addresses,
+)
+from libs.resources.events import CONSUMER_QUEUES
 from libs.resources.functions import FUNCTIONS, FunctionDeclaration
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -56,6 +69,9 @@ class LocalStack:
         self.port = int(os.environ.get("PORT", DEFAULT_PORT)) if port is None else port
         self.outputs_path = Path(outputs_path)
         self.pools: dict[str, FunctionPool] = {}
+        # The event path, running while the stack runs: by queue logical id, and the relay.
+        self.event_sources: dict[str, QueueEventSource] = {}
+        self.outbox_relay: OutboxRelay | None = None
         self._backend_kind = backend
         self._seed = seed
         self._functions = functions
@@ -66,6 +82,8 @@ class LocalStack:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._event_clients = AsyncExitStack()
+        self._event_tasks: list[asyncio.Task[None]] = []
 
     @property
     def outputs(self) -> StackOutputs:
@@ -106,6 +124,8 @@ class LocalStack:
         if self._runner is not None:
             self._run(self._runner.cleanup(), timeout=10)
             self._runner = None
+        if self._loop is not None:
+            self._run(self._stop_event_path(), timeout=10)
         for pool in self.pools.values():
             pool.close()
         self.pools = {}
@@ -152,12 +172,65 @@ class LocalStack:
             outputs.user_pool_client_id,
         )
         await asyncio.gather(authorizer.refresh(), *map(self._warm, self.pools.values()))
+        await self._start_event_path(outputs)
+        http_pools = {
+            service: pool
+            for service, pool in self.pools.items()
+            if pool.declaration.trigger == "http"
+        }
         self._runner, port = await serve_gateway(
-            build_gateway(self.pools, authorizer), self.host, self.port
+            build_gateway(http_pools, authorizer), self.host, self.port
         )
         outputs = msgspec.structs.replace(outputs, api_url=f"http://{self.host}:{port}")
         self._write_outputs(outputs)
         return outputs
+
+    async def _start_event_path(self, outputs: StackOutputs) -> None:
+        """Start the outbox relay, and an event source mapping per queue whose consumer runs."""
+        session = get_session()
+        options: dict[str, Any] = {
+            "endpoint_url": outputs.aws_endpoint_url,
+            "region_name": outputs.region,
+        }
+        clients = self._event_clients
+        dynamodb = await clients.enter_async_context(session.create_client("dynamodb", **options))
+        streams = await clients.enter_async_context(
+            session.create_client("dynamodbstreams", **options)
+        )
+        events = await clients.enter_async_context(session.create_client("events", **options))
+        sqs = await clients.enter_async_context(session.create_client("sqs", **options))
+        self.outbox_relay = OutboxRelay(
+            streams,
+            events,
+            stream_arn=await latest_stream_arn(dynamodb, outputs.table_name),
+            bus_name=outputs.event_bus_name,
+        )
+        addresses = await queue_addresses(sqs)
+        for queue in CONSUMER_QUEUES:
+            pool = self.pools.get(queue.consumer)
+            if pool is None:
+                log.info("%s has no consumer running here; its messages wait", queue.name)
+                continue
+            self.event_sources[queue.logical_id] = QueueEventSource(
+                queue, addresses[queue.logical_id], pool, sqs, region=outputs.region
+            )
+        loop = asyncio.get_running_loop()
+        runners: list[OutboxRelay | QueueEventSource] = [
+            self.outbox_relay,
+            *self.event_sources.values(),
+        ]
+        self._event_tasks = [loop.create_task(runner.run()) for runner in runners]
+        for task in self._event_tasks:
+            task.add_done_callback(_report_crash)
+
+    async def _stop_event_path(self) -> None:
+        for task in self._event_tasks:
+            task.cancel()
+        for task in self._event_tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._event_tasks = []
+        await self._event_clients.aclose()
 
     async def _warm(self, pool: FunctionPool) -> None:
         try:
@@ -175,3 +248,9 @@ class LocalStack:
         if self._loop is None:
             raise RuntimeError("the local stack's event loop is not running")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    # A runner only ends when cancelled; anything else stops events flowing and must be seen.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the event path stopped", exc_info=task.exception())

@@ -1,9 +1,10 @@
-"""Create the declared table, user pool, app client and event bus at an emulator endpoint."""
+"""Create the declared table, user pool, app client, event bus, rules and queues at an endpoint."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from typing import TYPE_CHECKING, Any, Final
 
@@ -11,7 +12,7 @@ import msgspec
 from aiobotocore.session import get_session
 
 from libs import config
-from libs.resources.event_bus import EVENT_BUS
+from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, RULES, ConsumerQueue, EventRule
 from libs.resources.table import MAIN_TABLE, TableDeclaration
 from libs.resources.user_pool import USER_POOL, UserPoolDeclaration
 
@@ -19,9 +20,23 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_events import EventBridgeClient
+    from types_aiobotocore_sqs import SQSClient
 
 STACK_NAME: Final = "serverless-blueprint"
 TABLE_NAME: Final = f"{STACK_NAME}-{MAIN_TABLE.logical_id}"
+# Locally a message that failed is received again after this many seconds, not after the
+# declared visibility timeout (a minute in AWS): same retries and dead-lettering, in seconds.
+LOCAL_VISIBILITY_TIMEOUT_SECONDS: Final = 1
+_DAY_SECONDS: Final = 24 * 3600
+
+
+class QueueAddress(msgspec.Struct, frozen=True):
+    """Where a consumer queue and its dead-letter queue are."""
+
+    url: str
+    arn: str
+    dead_letter_url: str
+    dead_letter_arn: str
 
 
 class StackOutputs(msgspec.Struct, frozen=True, rename="pascal"):
@@ -44,12 +59,15 @@ async def provision(endpoint_url: str, region: str) -> StackOutputs:
         session.create_client("dynamodb", **options) as dynamodb,
         session.create_client("cognito-idp", **options) as cognito,
         session.create_client("events", **options) as events,
+        session.create_client("sqs", **options) as sqs,
     ):
-        table_name, (pool_id, client_id), bus_name = await asyncio.gather(
+        table_name, (pool_id, client_id), bus_name, queues = await asyncio.gather(
             _table(dynamodb, MAIN_TABLE, TABLE_NAME),
             _user_pool(cognito, USER_POOL),
             _event_bus(events, EVENT_BUS.name),
+            _consumer_queues(sqs),
         )
+        await _route_events(events, sqs, bus_name, queues)
     return StackOutputs(
         api_url="",  # known once the gateway listens
         user_pool_id=pool_id,
@@ -59,6 +77,16 @@ async def provision(endpoint_url: str, region: str) -> StackOutputs:
         region=region,
         aws_endpoint_url=endpoint_url,
     )
+
+
+async def queue_addresses(sqs: SQSClient) -> dict[str, QueueAddress]:
+    """Where each declared consumer queue is, by logical id (they must exist already)."""
+    found = {}
+    for queue in CONSUMER_QUEUES:
+        url, arn = await _queue_location(sqs, queue.name)
+        dead_letter_url, dead_letter_arn = await _queue_location(sqs, queue.dead_letter.name)
+        found[queue.logical_id] = QueueAddress(url, arn, dead_letter_url, dead_letter_arn)
+    return found
 
 
 def function_environment(outputs: StackOutputs) -> dict[str, str]:
@@ -184,3 +212,100 @@ async def _event_bus(client: EventBridgeClient, name: str) -> str:
     with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
         await client.create_event_bus(Name=name)
     return name
+
+
+async def _consumer_queues(sqs: SQSClient) -> dict[str, QueueAddress]:
+    created = await asyncio.gather(
+        *(create_consumer_queue(sqs, queue) for queue in CONSUMER_QUEUES)
+    )
+    return {queue.logical_id: a for queue, a in zip(CONSUMER_QUEUES, created, strict=True)}
+
+
+async def _route_events(
+    events: EventBridgeClient, sqs: SQSClient, bus: str, queues: dict[str, QueueAddress]
+) -> None:
+    """Each rule with its queue as target, and each queue's policy letting its rules send."""
+    rule_arns: dict[str, list[str]] = {logical_id: [] for logical_id in queues}
+    for rule in RULES:
+        rule_arns[rule.target].append(await _rule(events, rule, bus, queues[rule.target]))
+    for logical_id, arns in rule_arns.items():
+        if arns:
+            await _allow_rules(sqs, queues[logical_id], arns)
+
+
+async def create_consumer_queue(sqs: SQSClient, queue: ConsumerQueue) -> QueueAddress:
+    """Create (or update) a consumer queue and its dead-letter queue, as declared."""
+    dead_letter = queue.dead_letter
+    dead_letter_url, dead_letter_arn = await _queue(
+        sqs,
+        dead_letter.name,
+        {"MessageRetentionPeriod": str(dead_letter.retention_days * _DAY_SECONDS)},
+    )
+    redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": queue.max_receive_count}
+    url, arn = await _queue(
+        sqs,
+        queue.name,
+        {
+            "VisibilityTimeout": str(local_visibility_timeout(queue)),
+            "MessageRetentionPeriod": str(queue.retention_days * _DAY_SECONDS),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )
+    return QueueAddress(url, arn, dead_letter_url, dead_letter_arn)
+
+
+def local_visibility_timeout(queue: ConsumerQueue) -> int:
+    """The emulator's visibility timeout for ``queue``: short, but longer than its batching
+    window, or a message would come back while its own batch is still being gathered."""
+    local = LOCAL_VISIBILITY_TIMEOUT_SECONDS + queue.batching_window_seconds
+    return min(queue.visibility_timeout_seconds, local)
+
+
+async def _queue(sqs: SQSClient, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+    try:
+        url = (await sqs.create_queue(QueueName=name, Attributes=attributes))["QueueUrl"]  # type: ignore[arg-type]
+    except sqs.exceptions.QueueNameExists:
+        # It exists with other attributes, from an earlier declaration: bring it up to date.
+        url = (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
+        await sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)  # type: ignore[arg-type]
+    return url, await _queue_arn(sqs, url)
+
+
+async def _queue_location(sqs: SQSClient, name: str) -> tuple[str, str]:
+    url = (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
+    return url, await _queue_arn(sqs, url)
+
+
+async def _queue_arn(sqs: SQSClient, url: str) -> str:
+    attributes = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return attributes["Attributes"]["QueueArn"]
+
+
+async def _rule(events: EventBridgeClient, rule: EventRule, bus: str, target: QueueAddress) -> str:
+    rule_arn = (
+        await events.put_rule(
+            Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern)
+        )
+    )["RuleArn"]
+    target_id = target.arn.rsplit(":", 1)[1]
+    await events.put_targets(
+        Rule=rule.name, EventBusName=bus, Targets=[{"Id": target_id, "Arn": target.arn}]
+    )
+    return rule_arn
+
+
+async def _allow_rules(sqs: SQSClient, queue: QueueAddress, rule_arns: list[str]) -> None:
+    """The queue policy AWS requires before EventBridge may deliver (moto does not check it)."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue.arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns}},
+            }
+        ],
+    }
+    await sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": json.dumps(policy)})

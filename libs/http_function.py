@@ -7,12 +7,11 @@ one invocation serve the next.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -22,6 +21,7 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from libs.aws_clients import AwsClients
 from libs.caller import caller_of
+from libs.container_loop import ContainerLoop
 from libs.json_api import problem_response
 from libs.problems import (
     Forbidden,
@@ -33,6 +33,7 @@ from libs.problems import (
 from libs.resources.api_routes import Route, routes_of
 
 RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[str]]])
+T = TypeVar("T")
 
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -70,13 +71,14 @@ class HttpFunction:
         self.app = APIGatewayHttpResolver()
         self._declared: dict[str, Route] = {route.route_key: route for route in routes_of(service)}
         self._registered: set[str] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop = ContainerLoop()
         self._correlation_id: str | None = None
         self._register_error_handlers()
         self._register_method_not_allowed()
         self.handler = self.metrics.log_metrics(capture_cold_start_metric=True)(
             self.logger.inject_lambda_context(clear_state=True)(
-                self.tracer.capture_lambda_handler(self._handle)
+                # Responses can carry tokens and personal data: keep them out of traces.
+                self.tracer.capture_lambda_handler(self._handle, capture_response=False)
             )
         )
 
@@ -180,12 +182,9 @@ class HttpFunction:
 
     # -- invocation --------------------------------------------------------------------------
 
-    def run(self, work: Awaitable[Any]) -> Any:
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run ``work`` on the container's event loop (created once, then reused)."""
-        if self._loop is None or self._loop.is_closed():
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-        return self._loop.run_until_complete(work)
+        return self._loop.run(work)
 
     def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         result: dict[str, Any] = self.run(self._resolve(event, context))

@@ -79,6 +79,24 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "none", "Get a product", None),
         ("PUT", "jwt", "Replace a product (group admin)", "admin"),
     ),
+    *_resource("auth", "/auth/register", ("POST", "none", "Register a new user", None)),
+    *_resource("auth", "/auth/confirm", ("POST", "none", "Confirm a registration code", None)),
+    *_resource("auth", "/auth/login", ("POST", "none", "Log in with email and password", None)),
+    *_resource("auth", "/auth/refresh", ("POST", "none", "New tokens from a refresh token", None)),
+    *_resource(
+        "auth", "/auth/forgot-password", ("POST", "none", "Send a password reset code", None)
+    ),
+    *_resource(
+        "auth", "/auth/reset-password", ("POST", "none", "Set a new password with a code", None)
+    ),
+    *_resource("auth", "/auth/logout", ("POST", "jwt", "Sign out everywhere", None)),
+    *_resource(
+        "users",
+        "/users/me",
+        ("GET", "jwt", "The caller's profile", None),
+        ("PUT", "jwt", "Update the caller's profile", None),
+        ("DELETE", "jwt", "Delete the caller's account", None),
+    ),
     *_resource(
         "orders",
         "/orders",
@@ -90,6 +108,11 @@ ROUTES: tuple[Route, ...] = (
         "/orders/{orderId}",
         ("GET", "jwt", "Get one of the caller's orders", None),
         ("PATCH", "jwt", "Change an order's status", None),
+    ),
+    *_resource(
+        "notifications",
+        "/notifications",
+        ("GET", "jwt", "The caller's notifications, newest first", None),
     ),
 )
 

@@ -1,8 +1,23 @@
-"""The Lambda functions: one per service, with the entrypoint each runs."""
+"""The Lambda functions: the entrypoint of each, what invokes it, and its sizing."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
+
+# What invokes a function: API Gateway (routes in api_routes.py) or an SQS event source mapping
+# (the queue in events.py names its consumer).
+Trigger = Literal["http", "sqs"]
+
+
+class AwsAccess(msgspec.Struct, frozen=True):
+    """The calls a function makes to one AWS service and the IAM actions they need."""
+
+    service: str  # botocore's name: "dynamodb", "events", "cognito-idp", "sqs"
+    # IAM actions, granted on the declared resource only (the table and its indexes, the bus,
+    # the user pool). Cognito's user APIs (SignUp, InitiateAuth, ...) are unsigned: no action.
+    actions: tuple[str, ...] = ()
 
 
 class FunctionDeclaration(msgspec.Struct, frozen=True):
@@ -12,6 +27,21 @@ class FunctionDeclaration(msgspec.Struct, frozen=True):
     handler: str  # "package.module.attribute", the same string Lambda's runtime resolves
     memory_mb: int = 1024
     timeout_seconds: int = 10
+    trigger: Trigger = "http"
+    # Everything it calls: the functions stack grants exactly this, and its bundle keeps
+    # botocore's data for exactly these services.
+    access: tuple[AwsAccess, ...] = ()
+
+    @property
+    def aws_services(self) -> tuple[str, ...]:
+        """botocore names of the services the function calls."""
+        return tuple(access.service for access in self.access)
+
+    def actions_on(self, service: str) -> tuple[str, ...]:
+        """The IAM actions the function needs on ``service`` (empty when it does not call it)."""
+        return tuple(
+            a for access in self.access if access.service == service for a in access.actions
+        )
 
     @property
     def module(self) -> str:
@@ -24,10 +54,57 @@ class FunctionDeclaration(msgspec.Struct, frozen=True):
         return self.handler.rpartition(".")[2]
 
 
+def _table(*actions: str) -> AwsAccess:
+    return AwsAccess("dynamodb", tuple(f"dynamodb:{action}" for action in actions))
+
+
 FUNCTIONS: dict[str, FunctionDeclaration] = {
     declaration.service: declaration
     for declaration in (
-        FunctionDeclaration(service="products", handler="services.products.handler.handler"),
-        FunctionDeclaration(service="orders", handler="services.orders.handler.handler"),
+        FunctionDeclaration(
+            service="products",
+            handler="services.products.handler.handler",
+            access=(_table("GetItem", "PutItem", "Query", "Scan"),),
+        ),
+        FunctionDeclaration(
+            service="orders",
+            handler="services.orders.handler.handler",
+            # TransactWriteItems is authorized per contained Put; events leave through the outbox.
+            access=(_table("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),),
+        ),
+        FunctionDeclaration(
+            service="auth",
+            handler="services.auth.handler.handler",
+            # UserRegistered leaves through the outbox: one PutItem of an OUTBOX# item.
+            access=(_table("PutItem"), AwsAccess("cognito-idp", ("cognito-idp:AdminGetUser",))),
+        ),
+        FunctionDeclaration(
+            service="users",
+            handler="services.users.handler.handler",
+            access=(
+                # The profile's deletion commits UserDeleted to the outbox in one transaction.
+                _table("GetItem", "UpdateItem", "DeleteItem", "PutItem"),
+                AwsAccess(
+                    "cognito-idp", ("cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser")
+                ),
+            ),
+        ),
+        FunctionDeclaration(
+            service="notifications",
+            handler="services.notifications.handler.handler",
+            access=(_table("Query"),),
+        ),
+        FunctionDeclaration(
+            service="notifications-consumer",
+            handler="services.notifications.consumer.handler",
+            trigger="sqs",  # fed by NOTIFICATIONS_QUEUE in events.py
+            access=(
+                # TransactWriteItems is authorized per contained Put; erasure uses BatchWriteItem.
+                _table("GetItem", "PutItem", "UpdateItem", "Query", "BatchWriteItem"),
+                AwsAccess("cognito-idp", ("cognito-idp:AdminGetUser",)),
+                AwsAccess("sesv2", ("ses:SendEmail",)),
+                AwsAccess("sns", ("sns:Publish",)),
+            ),
+        ),
     )
 }

@@ -11,9 +11,10 @@ from aws_lambda_powertools.event_handler import Response
 
 from libs.caller import caller_of
 from libs.config import settings
-from libs.domain_events import UserRegistered, publish
+from libs.domain_events import UserRegistered
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, empty_response, json_response
+from libs.outbox import record_event
 from libs.problems import Unauthorized, UserNotConfirmed
 from services.auth import accounts
 from services.auth.models import Confirm, ForgotPassword, LogIn, Refresh, Register, ResetPassword
@@ -38,7 +39,9 @@ async def _announce_registration(cognito: CognitoIdentityProviderClient, email: 
             name=user.name,
             correlation_id=api.correlation_id,
         )
-        await publish(await api.clients.events(), settings().event_bus_name, [event])
+        # Cognito cannot join a DynamoDB transaction: the outbox item is written right after
+        # the confirmation (a Cognito PostConfirmation trigger would close that last gap).
+        await record_event(await api.clients.dynamodb(), settings().table_name, event)
     except Exception:
         api.logger.exception(
             "event not published", extra={"detail_type": UserRegistered.DETAIL_TYPE}

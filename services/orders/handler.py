@@ -8,12 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 
 from libs.caller import caller_of
 from libs.config import settings
-from libs.domain_events import DomainEvent, OrderCreated, OrderLine, OrderStatusChanged, publish
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, decode_query, json_response
 from libs.problems import InvalidParam, NotFound, ValidationFailed
 from services.orders import order_table, ordering
-from services.orders.models import ChangeStatus, Order, OrderPage, OrderQuery, PlaceOrder
+from services.orders.models import ChangeStatus, OrderPage, OrderQuery, PlaceOrder
 
 api = HttpFunction("orders")
 app = api.app
@@ -39,29 +38,21 @@ def _checked_order_id(order_id: str) -> str:
     return order_id
 
 
-async def _announce(event: DomainEvent) -> None:
-    # The order is committed; a failed publish must not turn success into an error.
-    try:
-        await publish(await api.clients.events(), settings().event_bus_name, [event])
-    except Exception:
-        api.logger.exception("event not published", extra={"detail_type": event.DETAIL_TYPE})
-        api.metrics.add_metric(name="EventsNotPublished", unit="Count", value=1)
-
-
 @api.route("POST /orders")
 async def place_order() -> Response[str]:
     caller = caller_of(app.current_event)
     request = decode_body(app.current_event, PlaceOrder)
     key = _idempotency_key()
     db = await api.clients.dynamodb()
-    placed = await ordering.place_order(db, settings().table_name, caller, request, key)
+    placed = await ordering.place_order(
+        db, settings().table_name, caller, request, key, api.correlation_id
+    )
     order = placed.order
     headers = {"Location": f"/orders/{order.order_id}"}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
     else:
         api.metrics.add_metric(name="OrdersPlaced", unit="Count", value=1)
-        await _announce(_order_created(order))
     return json_response(201, order, headers)
 
 
@@ -91,35 +82,10 @@ async def change_status(orderId: str) -> Response[str]:
     order_id = _checked_order_id(orderId)
     change = decode_body(app.current_event, ChangeStatus)
     db = await api.clients.dynamodb()
-    result = await ordering.change_status(db, settings().table_name, caller, order_id, change)
-    order = result.order
-    await _announce(
-        OrderStatusChanged(
-            order_id=order.order_id,
-            user_id=order.user_id,
-            previous_status=result.previous_status,
-            status=order.status,
-            version=order.version,
-            correlation_id=api.correlation_id,
-        )
+    result = await ordering.change_status(
+        db, settings().table_name, caller, order_id, change, api.correlation_id
     )
-    return json_response(200, order)
-
-
-def _order_created(order: Order) -> OrderCreated:
-    return OrderCreated(
-        order_id=order.order_id,
-        user_id=order.user_id,
-        total=order.total,
-        currency=order.currency,
-        items=tuple(
-            OrderLine(
-                product_id=line.product_id, quantity=line.quantity, unit_price=line.unit_price
-            )
-            for line in order.items
-        ),
-        correlation_id=api.correlation_id,
-    )
+    return json_response(200, result.order)
 
 
 handler = api.handler

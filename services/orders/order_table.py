@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
+from libs.domain_events import DomainEvent
+from libs.outbox import outbox_put
 from libs.problems import Conflict
 from libs.resources.table import MAIN_TABLE
 from libs.single_table import Item, Page, from_item, query_page, string_values, to_item
@@ -24,6 +28,7 @@ from services.orders.models import CatalogPrice, IdempotencyRecord, Order, Order
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import TransactWriteItemTypeDef
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
@@ -69,8 +74,9 @@ async def insert_order(
     table: str,
     order: Order,
     idempotency: tuple[str, IdempotencyRecord] | None,
+    events: Sequence[DomainEvent] = (),
 ) -> None:
-    """Write a new order, and its idempotency record, in one transaction.
+    """Write a new order, its idempotency record and its events' outbox items in one transaction.
 
     Raises KeyAlreadyUsed when the key's record exists: nothing is written then.
     """
@@ -84,6 +90,7 @@ async def insert_order(
         item = to_item(record, **idempotency_key(order.user_id, key), entity="IdempotencyRecord")
         item[MAIN_TABLE.ttl_attribute] = {"N": str(int(time.time()) + IDEMPOTENCY_TTL_SECONDS)}
         writes.append({"Put": {"TableName": table, "Item": item, **condition}})
+    writes += [outbox_put(table, event) for event in events]
     try:
         await db.transact_write_items(TransactItems=writes)
     except db.exceptions.TransactionCanceledException:
@@ -137,29 +144,41 @@ async def update_status(
     *,
     expected_version: int,
     now: str,
+    events: Sequence[DomainEvent] = (),
 ) -> Order:
-    """Move an order to ``status`` if it still has ``expected_version`` and its current status.
+    """Move ``order`` (as read) to ``status`` if it still has ``expected_version`` and its status.
 
-    Raises Conflict when another change got there first.
+    The update and the events' outbox items are one transaction. Raises Conflict when another
+    change got there first; nothing is written then.
     """
-    try:
-        response = await db.update_item(
-            TableName=table,
-            Key=as_key(order_key(order.order_id)),
-            UpdateExpression="SET #status = :to, #version = :next, updatedAt = :now",
-            ConditionExpression="#version = :expected AND #status = :from",
-            ExpressionAttributeNames={"#status": "status", "#version": "version"},
-            ExpressionAttributeValues=string_values(
+    update: TransactWriteItemTypeDef = {
+        "Update": {
+            "TableName": table,
+            "Key": as_key(order_key(order.order_id)),
+            "UpdateExpression": "SET #status = :to, #version = :next, updatedAt = :now",
+            "ConditionExpression": "#version = :expected AND #status = :from",
+            "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
+            "ExpressionAttributeValues": string_values(
                 to=status,
                 now=now,
                 expected=expected_version,
                 next=expected_version + 1,
                 **{"from": order.status},
             ),
-            ReturnValues="ALL_NEW",
+        }
+    }
+    try:
+        await db.transact_write_items(
+            TransactItems=[update, *(outbox_put(table, event) for event in events)]
         )
-    except db.exceptions.ConditionalCheckFailedException:
-        raise Conflict(
-            f"Order {order.order_id} changed since version {expected_version}; reload it"
-        ) from None
-    return from_item(response["Attributes"], Order)
+    except db.exceptions.TransactionCanceledException as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            raise Conflict(
+                f"Order {order.order_id} changed since version {expected_version}; reload it"
+            ) from None
+        raise
+    # Every change to an order moves its version on, so the rest of it is as it was read.
+    return msgspec.structs.replace(
+        order, status=status, version=expected_version + 1, updated_at=now
+    )

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from libs.caller import Caller
-from libs.domain_events import utc_now
+from libs.domain_events import OrderCreated, OrderStatusChanged, utc_now
+from libs.domain_events import OrderLine as EventLine
 from libs.problems import Conflict, InvalidParam, NotFound, ValidationFailed
 from libs.resources.user_pool import ADMIN_GROUP
 from services.orders import order_table
@@ -97,8 +98,13 @@ async def place_order(
     caller: Caller,
     request: PlaceOrder,
     idempotency_key: str | None,
+    correlation_id: str | None = None,
 ) -> PlacedOrder:
-    """Price and store a new order; with a key, a replay returns the first call's order."""
+    """Price and store a new order with its OrderCreated event; a keyed replay returns the first.
+
+    The event is committed with the order (transactional outbox), so it is published even if
+    this process dies right after the write; a replay writes, and so announces, nothing.
+    """
     fingerprint = request_fingerprint(request)
     if idempotency_key is not None:
         replay = await _replay(db, table, caller, idempotency_key, fingerprint)
@@ -125,7 +131,9 @@ async def place_order(
             IdempotencyRecord(order_id=order.order_id, request_hash=fingerprint, created_at=now),
         )
     try:
-        await order_table.insert_order(db, table, order, record)
+        await order_table.insert_order(
+            db, table, order, record, events=[order_created(order, correlation_id)]
+        )
     except order_table.KeyAlreadyUsed:
         # A concurrent request with the same key won the race: answer with its order.
         assert idempotency_key is not None
@@ -134,6 +142,23 @@ async def place_order(
             raise
         return replay
     return PlacedOrder(order=order, replayed=False)
+
+
+def order_created(order: Order, correlation_id: str | None = None) -> OrderCreated:
+    """The event announcing a new order."""
+    return OrderCreated(
+        order_id=order.order_id,
+        user_id=order.user_id,
+        total=order.total,
+        currency=order.currency,
+        items=tuple(
+            EventLine(
+                product_id=line.product_id, quantity=line.quantity, unit_price=line.unit_price
+            )
+            for line in order.items
+        ),
+        correlation_id=correlation_id,
+    )
 
 
 async def _replay(
@@ -159,9 +184,17 @@ async def visible_order(db: DynamoDBClient, table: str, caller: Caller, order_id
 
 
 async def change_status(
-    db: DynamoDBClient, table: str, caller: Caller, order_id: str, change: ChangeStatus
+    db: DynamoDBClient,
+    table: str,
+    caller: Caller,
+    order_id: str,
+    change: ChangeStatus,
+    correlation_id: str | None = None,
 ) -> StatusChange:
-    """Apply a status transition: owners may cancel, admins may do any legal move (409 if not)."""
+    """Apply a status transition: owners may cancel, admins may do any legal move (409 if not).
+
+    The OrderStatusChanged event is committed with the change (transactional outbox).
+    """
     is_admin = caller.in_group(ADMIN_GROUP)
     order = await order_table.get_order(db, table, order_id)
     if order is None or (order.user_id != caller.user_id and not is_admin):
@@ -173,7 +206,21 @@ async def change_status(
     expected = change.version if change.version is not None else order.version
     if expected != order.version:
         raise Conflict(f"Order {order_id} is at version {order.version}, not {expected}")
+    changed = OrderStatusChanged(
+        order_id=order.order_id,
+        user_id=order.user_id,
+        previous_status=order.status,
+        status=change.status,
+        version=expected + 1,
+        correlation_id=correlation_id,
+    )
     updated = await order_table.update_status(
-        db, table, order, change.status, expected_version=expected, now=utc_now()
+        db,
+        table,
+        order,
+        change.status,
+        expected_version=expected,
+        now=utc_now(),
+        events=[changed],
     )
     return StatusChange(order=updated, previous_status=order.status)

@@ -6,7 +6,6 @@ from aws_lambda_powertools.event_handler import Response
 
 from libs.caller import caller_of
 from libs.config import settings
-from libs.domain_events import DomainEvent, UserDeleted, publish
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, empty_response, json_response
 from services.users import profiles
@@ -14,15 +13,6 @@ from services.users.models import UpdateProfile
 
 api = HttpFunction("users")
 app = api.app
-
-
-async def _announce(event: DomainEvent) -> None:
-    # The deletion is done; a failed publish must not turn success into an error.
-    try:
-        await publish(await api.clients.events(), settings().event_bus_name, [event])
-    except Exception:
-        api.logger.exception("event not published", extra={"detail_type": event.DETAIL_TYPE})
-        api.metrics.add_metric(name="EventsNotPublished", unit="Count", value=1)
 
 
 @api.route("GET /users/me")
@@ -63,12 +53,10 @@ async def delete_me() -> Response[str]:
         pool_id=settings().user_pool_id,
         table=settings().table_name,
         user_id=caller.user_id,
+        correlation_id=api.correlation_id,
     )
     if removed:
         api.metrics.add_metric(name="AccountsDeleted", unit="Count", value=1)
-    # Announced on every 204, retries included: a crash between the deletion and this publish
-    # must not lose the event (at least once; consumers handle a repeat by userId).
-    await _announce(UserDeleted(user_id=caller.user_id, correlation_id=api.correlation_id))
     return empty_response(204)
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import UNSET
 
+from libs.domain_events import DomainEvent
+from libs.outbox import outbox_put
 from libs.problems import Conflict
 from libs.single_table import Item, from_item, to_attribute
 from libs.table_keys import PK, as_key, profile_key
@@ -126,6 +128,16 @@ async def update_profile(
     return to_profile(response["Attributes"])
 
 
-async def delete_profile(db: DynamoDBClient, table: str, user_id: str) -> None:
-    """Delete a user's profile; deleting one that is already gone succeeds."""
-    await db.delete_item(TableName=table, Key=as_key(profile_key(user_id)))
+async def delete_profile(
+    db: DynamoDBClient, table: str, user_id: str, announcement: DomainEvent
+) -> None:
+    """Delete a user's profile and record ``announcement`` in the outbox, in one transaction.
+
+    Deleting a profile that is already gone succeeds (and records the event again).
+    """
+    await db.transact_write_items(
+        TransactItems=[
+            {"Delete": {"TableName": table, "Key": as_key(profile_key(user_id))}},
+            outbox_put(table, announcement),
+        ]
+    )

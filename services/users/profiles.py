@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from libs.domain_events import utc_now
+from libs.domain_events import UserDeleted, utc_now
 from libs.problems import NotFound
 from services.users import cognito_accounts, profile_table
 from services.users.models import Account, Profile, StoredProfile, UpdateProfile
@@ -86,12 +86,17 @@ async def delete_account(
     pool_id: str,
     table: str,
     user_id: str,
+    correlation_id: str | None = None,
 ) -> bool:
     """Delete the profile, then the Cognito account; True when this call removed the account.
 
     Both steps succeed when already done, so a retry after a failure in between completes it.
     Profile first: if the account went first and the profile delete failed, nobody could log in
-    again to retry once the token expired. Orders are kept as business records.
+    again to retry once the token expired. ``UserDeleted`` is committed with the profile's
+    deletion (transactional outbox), on every call, retries included: at least once, and
+    consumers erase by user id, which repeats harmlessly. Orders are kept as business records.
     """
-    await profile_table.delete_profile(db, table, user_id)
+    await profile_table.delete_profile(
+        db, table, user_id, UserDeleted(user_id=user_id, correlation_id=correlation_id)
+    )
     return await cognito_accounts.delete_account(cognito, pool_id, user_id)

@@ -269,8 +269,14 @@ async def test_deleting_the_account_announces_user_deleted(
 ) -> None:
     sqs, queue_url = user_events
     assert (await call("DELETE", api_url, alice)).status_code == 204
-    # PutEvents delivers to SQS within the call, so the message is already there.
-    response = await sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
-    events = [json.loads(m["Body"]) for m in response.get("Messages", [])]
-    mine = [e for e in events if e["detail"]["userId"] == alice.user_id]
+    # The event leaves through the outbox and the stream relay: wait for it, boundedly.
+    mine: list[dict[str, Any]] = []
+    for _ in range(10):
+        response = await sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        events = [json.loads(m["Body"]) for m in response.get("Messages", [])]
+        mine += [e for e in events if e["detail"]["userId"] == alice.user_id]
+        if mine:
+            break
     assert [e["detail-type"] for e in mine] == [UserDeleted.DETAIL_TYPE]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from libs.domain_events import utc_now
+from libs.domain_events import UserDeleted, utc_now
 from libs.problems import Conflict
 from libs.single_table import from_attribute
 from libs.table_keys import as_key, profile_key
@@ -140,6 +140,6 @@ async def test_of_two_updates_from_one_version_exactly_one_wins(
 async def test_deleting_a_profile_twice_succeeds(dynamodb: DynamoDBClient, table_name: str) -> None:
     user = a_user()
     await save(dynamodb, table_name, user, version=0, name="Ada")
-    await profile_table.delete_profile(dynamodb, table_name, user)
-    await profile_table.delete_profile(dynamodb, table_name, user)
+    await profile_table.delete_profile(dynamodb, table_name, user, UserDeleted(user_id=user))
+    await profile_table.delete_profile(dynamodb, table_name, user, UserDeleted(user_id=user))
     assert await profile_table.get_profile(dynamodb, table_name, user) is None

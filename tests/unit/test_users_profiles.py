@@ -81,8 +81,11 @@ class Recorder:
         self.journal.append("UpdateItem")
         raise AssertionError("no write was expected")
 
-    async def delete_item(self, **_: Any) -> dict[str, Any]:
-        self.journal.append("DeleteItem")
+    async def transact_write_items(self, **request: Any) -> dict[str, Any]:
+        # The profile's deletion and its UserDeleted outbox item, in one transaction.
+        kinds = [next(iter(item)) for item in request["TransactItems"]]
+        assert kinds == ["Delete", "Put"]
+        self.journal.append("TransactWriteItems")
         return {}
 
 
@@ -129,7 +132,7 @@ async def test_deletion_removes_the_profile_before_the_account() -> None:
     clients = Recorder(journal)
     removed = await profiles.delete_account(clients, clients, **names())  # type: ignore[arg-type]
     assert removed
-    assert journal == ["DeleteItem", "AdminDeleteUser"]
+    assert journal == ["TransactWriteItems", "AdminDeleteUser"]
 
 
 async def test_deleting_again_succeeds_without_removing_anything() -> None:
@@ -140,7 +143,7 @@ async def test_deleting_again_succeeds_without_removing_anything() -> None:
     removed = await profiles.delete_account(gone, gone, **names())  # type: ignore[arg-type]
     # Then it completes, reporting that this call removed nothing
     assert not removed
-    assert journal == ["DeleteItem", "AdminDeleteUser"]
+    assert journal == ["TransactWriteItems", "AdminDeleteUser"]
 
 
 def test_without_a_stored_profile_the_defaults_apply() -> None:

@@ -1,0 +1,76 @@
+"""The runtime of an SQS-triggered function: one loop per container, one outcome per message.
+
+Lambda's event source mapping hands the function a batch; each message is handled on its own and
+the function answers with the ids of the ones that failed (``ReportBatchItemFailures``), so a bad
+message is retried, and eventually dead-lettered, alone instead of with its whole batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from libs.aws_clients import AwsClients
+from libs.container_loop import ContainerLoop
+from libs.http_function import metrics_namespace
+
+MessageHandler = Callable[[SQSRecord], Awaitable[None]]
+
+
+class QueueFunction:
+    """A service's queue consumer: a message handler run on every message of each batch."""
+
+    def __init__(self, service: str, *, clients: AwsClients | None = None) -> None:
+        self.service = service
+        self.logger = Logger(service=service)
+        self.metrics = Metrics(namespace=metrics_namespace(service), service=service)
+        self.tracer = Tracer(service=service)
+        self.clients = clients or AwsClients()
+        self._loop = ContainerLoop()
+        self._handle_message: MessageHandler | None = None
+        self.handler = self.metrics.log_metrics(capture_cold_start_metric=True)(
+            self.logger.inject_lambda_context(clear_state=True)(
+                self.tracer.capture_lambda_handler(self._handle)
+            )
+        )
+
+    def each_message(self, func: MessageHandler) -> MessageHandler:
+        """Register the coroutine handling one message; raising marks that message failed."""
+        self._handle_message = func
+        return func
+
+    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return self._loop.run(self._handle_batch(event))
+
+    async def _handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self._handle_message is None:
+            raise RuntimeError(f"{self.service} registered no message handler")
+        records = list(SQSEvent(event).records)
+        # Messages of a standard queue carry no order, so a batch is handled concurrently.
+        handled = await asyncio.gather(*(self._handle_one(record) for record in records))
+        failed = [record.message_id for record, ok in zip(records, handled, strict=True) if not ok]
+        self.logger.info("batch handled", extra={"messages": len(records), "failed": len(failed)})
+        if failed:
+            self.metrics.add_metric(name="MessagesFailed", unit="Count", value=len(failed))
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+    async def _handle_one(self, record: SQSRecord) -> bool:
+        assert self._handle_message is not None
+        try:
+            await self._handle_message(record)
+        except Exception:
+            self.logger.exception(
+                "message failed",
+                extra={
+                    "message_id": record.message_id,
+                    "receive_count": record.attributes.approximate_receive_count,
+                },
+            )
+            return False
+        return True

@@ -1,0 +1,34 @@
+"""Notifications' queue consumer: each event from the bus becomes one notification to its user."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from libs.config import settings
+from libs.domain_events import read_bus_event
+from libs.queue_function import QueueFunction
+from libs.resources.events import NOTIFICATIONS_QUEUE, events_for
+from services.notifications import notifying
+from services.notifications.channels import ChannelClients, channels_from_environment
+
+clients = ChannelClients()
+consumer = QueueFunction("notifications", clients=clients)
+channels = channels_from_environment(clients, consumer.logger)
+# The events the bus's rules route to this queue: anything else is a fault, for the DLQ.
+ROUTED_EVENTS = events_for(NOTIFICATIONS_QUEUE)
+
+
+@consumer.each_message
+async def notify(record: SQSRecord) -> None:
+    event = read_bus_event(record.body, ROUTED_EVENTS)
+    db = await clients.dynamodb()
+    outcome = await notifying.handle_event(db, settings().table_name, channels, event)
+    consumer.logger.info(
+        "event handled",
+        extra={"event_id": event.event_id, "detail_type": event.DETAIL_TYPE, "outcome": outcome},
+    )
+    if outcome == "duplicate":
+        consumer.metrics.add_metric(name="DuplicateEventsSkipped", unit="Count", value=1)
+
+
+handler = consumer.handler

@@ -1,0 +1,181 @@
+"""Notifications' access to the single table: notifications, processed markers, profiles (read).
+
+| item         | PK                  | SK                            |
+|--------------|---------------------|-------------------------------|
+| notification | USER#<userId>       | NOTIF#<occurredAt>#<eventId>  |
+| marker       | PROCESSED#<eventId> | MARKER                        |
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from libs.resources.table import MAIN_TABLE
+from libs.single_table import Item, Page, from_item, query_page, to_item
+from libs.table_keys import PK, SK, as_key, profile_key, user_partition
+from services.notifications.models import Notification, ProcessedMarker, Recipient
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+NOTIFICATION_PREFIX = "NOTIF#"
+# Longer than any message can still arrive: 14 days in a DLQ, then a redrive.
+MARKER_TTL_SECONDS = 15 * 24 * 3600
+# A notification is history after half a year; the table's TTL removes it then.
+NOTIFICATION_TTL_SECONDS = 180 * 24 * 3600
+_BATCH_WRITE_LIMIT = 25
+
+
+class UnreadableProfile(Exception):
+    """The user's profile item does not hold preferences this service can trust."""
+
+
+def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, str]:
+    """Table key of a notification: under its user, in time order."""
+    return {PK: user_partition(user_id), SK: f"{NOTIFICATION_PREFIX}{created_at}#{event_id}"}
+
+
+def marker_key(event_id: str) -> dict[str, str]:
+    """Table key of the marker saying an event was handled."""
+    return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
+
+
+def _expiring(item: Item, seconds: int) -> Item:
+    item[MAIN_TABLE.ttl_attribute] = {"N": str(int(time.time()) + seconds)}
+    return item
+
+
+async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
+    """The user's channel preferences and phone (the defaults when they saved no profile).
+
+    Malformed preferences raise UnreadableProfile: guessing could message someone who opted out.
+    """
+    response = await db.get_item(
+        TableName=table,
+        Key=as_key(profile_key(user_id)),
+        ProjectionExpression="preferences, phone",
+        ConsistentRead=True,
+    )
+    item = response.get("Item")
+    if item is None:
+        return Recipient()
+    try:
+        return from_item(item, Recipient)
+    except msgspec.ValidationError as error:
+        raise UnreadableProfile(f"the profile of {user_id} is malformed: {error}") from error
+
+
+async def is_processed(db: DynamoDBClient, table: str, event_id: str) -> bool:
+    """Whether the event's marker exists (strongly consistent: it may have just been written)."""
+    response = await db.get_item(
+        TableName=table,
+        Key=as_key(marker_key(event_id)),
+        ProjectionExpression="#pk",
+        ExpressionAttributeNames={"#pk": PK},
+        ConsistentRead=True,
+    )
+    return "Item" in response
+
+
+async def count_duplicate(db: DynamoDBClient, table: str, event_id: str) -> None:
+    """Note one more repeated delivery on the event's marker."""
+    await db.update_item(
+        TableName=table,
+        Key=as_key(marker_key(event_id)),
+        UpdateExpression="ADD duplicates :one",
+        ConditionExpression="attribute_exists(#pk)",
+        ExpressionAttributeNames={"#pk": PK},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+
+
+async def store_notification(
+    db: DynamoDBClient, table: str, notification: Notification | None, marker: ProcessedMarker
+) -> bool:
+    """Write the event's marker and its notification (if any) in one transaction.
+
+    False, and nothing written, when the marker exists: a concurrent delivery got there first.
+    """
+    writes: list[Any] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": _expiring(
+                    to_item(marker, **marker_key(marker.event_id), entity="ProcessedMarker"),
+                    MARKER_TTL_SECONDS,
+                ),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PK},
+            }
+        }
+    ]
+    if notification is not None:
+        key = notification_key(
+            notification.user_id, notification.created_at, notification.notification_id
+        )
+        item = to_item(notification, **key, entity="Notification")
+        writes.append(
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": _expiring(item, NOTIFICATION_TTL_SECONDS),
+                }
+            }
+        )
+    try:
+        await db.transact_write_items(TransactItems=writes)
+    except db.exceptions.TransactionCanceledException as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
+async def notifications_of_user(
+    db: DynamoDBClient, table: str, user_id: str, *, limit: int, cursor: str | None
+) -> Page[Notification]:
+    """A page of a user's notifications, newest first."""
+    page = await query_page(
+        db,
+        table=table,
+        partition=(PK, user_partition(user_id)),
+        sort_prefix=(SK, NOTIFICATION_PREFIX),
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
+    )
+    return Page(
+        items=[from_item(i, Notification) for i in page.items], next_cursor=page.next_cursor
+    )
+
+
+async def erase_notifications(db: DynamoDBClient, table: str, user_id: str) -> int:
+    """Delete every notification of a user; how many there were."""
+    keys: list[Item] = []
+    paginator = db.get_paginator("query")
+    async for page in paginator.paginate(
+        TableName=table,
+        KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames={"#pk": PK, "#sk": SK},
+        ExpressionAttributeValues={
+            ":pk": {"S": user_partition(user_id)},
+            ":prefix": {"S": NOTIFICATION_PREFIX},
+        },
+        ProjectionExpression="#pk, #sk",
+        ConsistentRead=True,
+    ):
+        keys += page.get("Items", [])
+    for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
+        request: dict[str, Any] = {
+            table: [
+                {"DeleteRequest": {"Key": key}} for key in keys[start : start + _BATCH_WRITE_LIMIT]
+            ]
+        }
+        while request:  # BatchWriteItem may leave some requests unprocessed
+            response = await db.batch_write_item(RequestItems=request)
+            request = dict(response.get("UnprocessedItems") or {})
+    return len(keys)

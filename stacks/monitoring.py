@@ -1,0 +1,291 @@
+"""Monitoring stack: dashboards, the alarms not owned by a function, log metrics and the budget.
+
+cdk-monitoring-constructs builds the overview and per-resource widgets and the API, table and
+queue alarms; the business dashboard and the per-route latency alarms come from the
+declarations (``libs/resources/slo.py``). Each function's own alarms live in the functions stack,
+where its canary can roll back on them, and are shown here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cdk_monitoring_constructs as monitoring
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from libs.http_function import metrics_namespace
+from libs.resources.api_routes import ROUTES
+from libs.resources.environments import EnvironmentDeclaration
+from libs.resources.slo import ALARMS, SLO
+from stacks.api import ApiStack
+from stacks.database import DatabaseStack
+from stacks.functions import ServiceFunction
+
+# Business metrics the services emit (Powertools EMF), by service and metric name.
+BUSINESS_METRICS = (
+    ("orders", "OrdersPlaced", "Orders per minute"),
+    ("auth", "LoginsSucceeded", "Logins per minute"),
+    ("auth", "Registrations", "Registrations per minute"),
+)
+# Alarms that fire on the first bad period: throttling, 5xx rate, dead letters.
+ONE_PERIOD: dict[str, Any] = {"evaluation_periods": 1, "datapoints_to_alarm": 1}
+ERROR_LOG_PATTERN = '{ $.level = "ERROR" }'
+ERROR_LOG_NAMESPACE = "ServerlessBlueprint/Logs"
+
+
+class MonitoringStack(Stack):
+    """Overview, per-service and business dashboards; API, table, queue, log and cost alarms."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: EnvironmentDeclaration,
+        api: ApiStack,
+        database: DatabaseStack,
+        functions: dict[str, ServiceFunction],
+        consumer_queues: dict[str, sqs.IQueue],
+        dead_letter_queues: dict[str, sqs.IQueue],
+        critical: sns.ITopic,
+        warning: sns.ITopic,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.critical = critical
+        self.warning = warning
+        facade = monitoring.MonitoringFacade(
+            self,
+            "Overview",
+            alarm_factory_defaults=monitoring.AlarmFactoryDefaults(
+                alarm_name_prefix=environment.stack_prefix,
+                actions_enabled=True,
+                action=monitoring.SnsAlarmActionStrategy(on_alarm_topic=critical),
+            ),
+            metric_factory_defaults=monitoring.MetricFactoryDefaults(),
+            dashboard_factory=monitoring.DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=environment.stack_prefix,
+                create_dashboard=True,
+                create_summary_dashboard=True,
+                create_alarm_dashboard=True,
+            ),
+        )
+        facade.add_large_header("API")
+        facade.monitor_api_gateway_v2_http_api(
+            api=api.api,
+            human_readable_name="HTTP API",
+            alarm_friendly_name="HttpApi",
+            add5xx_rate_alarm={
+                "Critical": monitoring.ErrorRateThreshold(
+                    max_error_rate=SLO.api_5xx_percent / 100,
+                    period=Duration.minutes(SLO.api_5xx_minutes),
+                    **ONE_PERIOD,
+                )
+            },
+            add_latency_p95_alarm={
+                "Warning": monitoring.LatencyThreshold(
+                    max_latency=Duration.millis(SLO.default_latency.p95_ms),
+                    action_override=monitoring.SnsAlarmActionStrategy(on_alarm_topic=warning),
+                )
+            },
+            add_latency_p99_alarm={
+                "Critical": monitoring.LatencyThreshold(
+                    max_latency=Duration.millis(SLO.default_latency.p99_ms)
+                )
+            },
+        )
+        facade.add_large_header("Data")
+        facade.monitor_dynamo_table(
+            table=database.table,
+            human_readable_name="Main table",
+            add_read_throttled_events_count_alarm={
+                "Critical": monitoring.ThrottledEventsThreshold(
+                    max_throttled_events_threshold=ALARMS.dynamodb_throttles, **ONE_PERIOD
+                )
+            },
+            add_write_throttled_events_count_alarm={
+                "Critical": monitoring.ThrottledEventsThreshold(
+                    max_throttled_events_threshold=ALARMS.dynamodb_throttles, **ONE_PERIOD
+                )
+            },
+        )
+        facade.add_large_header("Queues")
+        for logical_id, queue in consumer_queues.items():
+            facade.monitor_sqs_queue_with_dlq(
+                queue=queue,
+                dead_letter_queue=dead_letter_queues[logical_id],
+                human_readable_name=logical_id,
+                add_queue_max_size_alarm={
+                    "Warning": monitoring.MaxMessageCountThreshold(
+                        max_message_count=ALARMS.queue_depth,
+                        action_override=monitoring.SnsAlarmActionStrategy(on_alarm_topic=warning),
+                    )
+                },
+                add_dead_letter_queue_max_size_alarm={
+                    "Critical": monitoring.MaxMessageCountThreshold(
+                        max_message_count=ALARMS.dlq_messages, **ONE_PERIOD
+                    )
+                },
+            )
+        facade.add_large_header("Functions")
+        for function in functions.values():
+            facade.monitor_lambda_function(
+                lambda_function=function.function,
+                human_readable_name=function.declaration.service,
+            )
+        self._route_latency_alarms(api)
+        self._error_log_alarms(functions)
+        self._service_dashboards(environment, functions)
+        self._business_dashboard(environment)
+        self._budget(environment)
+
+    def _route_latency_alarms(self, api: ApiStack) -> None:
+        """p95 and p99 alarms for every route with its own objective (detailed route metrics)."""
+        for route_key, objective in SLO.route_latency.items():
+            route = next(r for r in ROUTES if r.route_key == route_key)
+            for statistic, threshold, topic in (
+                ("p95", objective.p95_ms, self.warning),
+                ("p99", objective.p99_ms, self.critical),
+            ):
+                metric = cloudwatch.Metric(
+                    namespace="AWS/ApiGateway",
+                    metric_name="Latency",
+                    dimensions_map={
+                        "ApiId": api.api.api_id,
+                        "Stage": "$default",
+                        "Route": route.route_key,
+                    },
+                    statistic=statistic,
+                    period=Duration.minutes(5),
+                )
+                alarm = metric.create_alarm(
+                    self,
+                    f"Latency{statistic.upper()}{_route_id(route_key)}",
+                    alarm_description=f"{route_key}: {statistic} above {threshold} ms (SLO)",
+                    threshold=threshold,
+                    evaluation_periods=3,
+                    datapoints_to_alarm=2,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+                alarm.add_alarm_action(actions.SnsAction(topic))
+
+    def _error_log_alarms(self, functions: dict[str, ServiceFunction]) -> None:
+        """A metric of ERROR log lines per function (Powertools logs JSON), alarmed on warning."""
+        for key, function in functions.items():
+            name = f"{function.declaration.service}-errors"
+            metric_filter = logs.MetricFilter(
+                self,
+                f"ErrorLogs{_route_id(key)}",
+                log_group=function.log_group,
+                filter_pattern=logs.FilterPattern.literal(ERROR_LOG_PATTERN),
+                metric_namespace=ERROR_LOG_NAMESPACE,
+                metric_name=name,
+                metric_value="1",
+                default_value=0,
+            )
+            alarm = metric_filter.metric(statistic="Sum", period=Duration.minutes(5)).create_alarm(
+                self,
+                f"ErrorLogsAlarm{_route_id(key)}",
+                alarm_description=f"{function.declaration.service} logged errors",
+                threshold=0,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(actions.SnsAction(self.warning))
+
+    def _service_dashboards(
+        self, environment: EnvironmentDeclaration, functions: dict[str, ServiceFunction]
+    ) -> None:
+        for key, function in functions.items():
+            dashboard = cloudwatch.Dashboard(
+                self,
+                f"Service{_route_id(key)}",
+                dashboard_name=f"{environment.stack_prefix}-{key}",
+            )
+            alias = function.alias
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Invocations and errors",
+                    left=[alias.metric_invocations(), alias.metric_errors()],
+                    right=[alias.metric_throttles()],
+                ),
+                cloudwatch.GraphWidget(
+                    title="Duration",
+                    left=[
+                        alias.metric_duration(statistic=s) for s in ("p50", "p95", "p99", "Maximum")
+                    ],
+                ),
+                cloudwatch.AlarmStatusWidget(
+                    title="Alarms",
+                    alarms=[function.error_rate_alarm, function.duration_alarm],
+                ),
+            )
+
+    def _business_dashboard(self, environment: EnvironmentDeclaration) -> None:
+        dashboard = cloudwatch.Dashboard(
+            self, "Business", dashboard_name=f"{environment.stack_prefix}-business"
+        )
+        dashboard.add_widgets(
+            *(
+                cloudwatch.GraphWidget(
+                    title=title,
+                    left=[
+                        cloudwatch.Metric(
+                            namespace=metrics_namespace(service),
+                            metric_name=metric,
+                            dimensions_map={"service": service},
+                            statistic="Sum",
+                            period=Duration.minutes(1),
+                        )
+                    ],
+                )
+                for service, metric, title in BUSINESS_METRICS
+            )
+        )
+
+    def _budget(self, environment: EnvironmentDeclaration) -> None:
+        """Monthly cost budget, notifying the warning topic at each declared share."""
+        budgets.CfnBudget(
+            self,
+            "MonthlyBudget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(
+                    amount=environment.monthly_budget_usd, unit="USD"
+                ),
+                cost_filters={"TagKeyValue": [f"user:environment${environment.name}"]},
+            ),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        comparison_operator="GREATER_THAN",
+                        notification_type="ACTUAL",
+                        threshold=percent,
+                        threshold_type="PERCENTAGE",
+                    ),
+                    subscribers=[
+                        budgets.CfnBudget.SubscriberProperty(
+                            subscription_type="SNS",
+                            address=(self.critical if percent >= 100 else self.warning).topic_arn,
+                        )
+                    ],
+                )
+                for percent in environment.budget_alert_percents
+            ],
+        )
+
+
+def _route_id(text: str) -> str:
+    return "".join(c for c in text.title() if c.isalnum())

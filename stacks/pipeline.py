@@ -1,0 +1,121 @@
+"""Pipeline stack: CDK Pipelines, self-mutating, from GitHub, dev then prod after an approval.
+
+The synth step runs the project's own checks (``just test``: lint, types, unit, integration, e2e
+and these stacks' assertion tests) before it synthesizes, so nothing untested is deployed.
+Deploy it once with ``cdk deploy --context env=pipeline --context
+github_connection_arn=arn:aws:codeconnections:...``; from then on a push to the branch updates the
+pipeline itself, then dev, then (after approval) prod.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aspects, Environment, Stack, Stage, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from libs.resources.environments import ENVIRONMENTS, PROJECT, EnvironmentDeclaration
+from stacks import nag
+from stacks.bundling import FunctionBundler
+from stacks.system import add_system
+
+REPOSITORY = "example-org/serverless-blueprint"  # owner/name on GitHub
+BRANCH = "main"
+
+
+class SystemStage(Stage):
+    """Every stack of one environment, as a pipeline deploys it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: EnvironmentDeclaration,
+        bundler: FunctionBundler,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.system = add_system(self, environment, bundler)
+        # The app's aspects stop at a stage's boundary: check the stage's stacks here.
+        Aspects.of(self).add(AwsSolutionsChecks(verbose=True))
+
+
+class PipelineStack(Stack):
+    """The delivery pipeline of the whole system."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        connection_arn: str,
+        bundler: FunctionBundler,
+        stage_env: dict[str, Environment],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        source = pipelines.CodePipelineSource.connection(
+            REPOSITORY, BRANCH, connection_arn=connection_arn
+        )
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=PROJECT,
+            pipeline_type=codepipeline.PipelineType.V2,
+            self_mutation=True,
+            cross_account_keys=True,  # a KMS key on the artifact bucket (S3 and rotation rules)
+            enable_key_rotation=True,
+            synth=pipelines.ShellStep(
+                "Synth",
+                input=source,
+                install_commands=["python3 -m pip install --quiet uv"],
+                commands=[
+                    "uv run just test",
+                    "uv run python -m stacks synth --context env=pipeline "
+                    f"--context github_connection_arn={connection_arn}",
+                ],
+                primary_output_directory="cdk.out",
+            ),
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(
+                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                    compute_type=codebuild.ComputeType.MEDIUM,
+                )
+            ),
+        )
+        self.pipeline.add_stage(
+            SystemStage(
+                self,
+                "Dev",
+                environment=ENVIRONMENTS["dev"],
+                bundler=bundler,
+                env=stage_env["dev"],
+            )
+        )
+        self.pipeline.add_stage(
+            SystemStage(
+                self,
+                "Prod",
+                environment=ENVIRONMENTS["prod"],
+                bundler=bundler,
+                env=stage_env["prod"],
+            ),
+            pre=[pipelines.ManualApprovalStep("PromoteToProd")],
+        )
+        self.pipeline.build_pipeline()
+        for rule, reason in PIPELINE_EXCEPTIONS.items():
+            nag.accept(self, rule, reason)
+
+
+# CDK Pipelines builds its own roles, buckets and projects; these are its known trade-offs.
+PIPELINE_EXCEPTIONS = {
+    "IAM5": (
+        "CDK Pipelines grants its CodeBuild and CodePipeline roles wildcards on its own artifact "
+        "bucket objects, log streams and the bootstrap roles (cdk-*), which it names itself."
+    ),
+    "S1": "The artifact bucket is written by CodePipeline only; its access is in CloudTrail.",
+}

@@ -1,0 +1,193 @@
+"""The notifications queue end to end: repeated deliveries, a poison message, its DLQ, redrive.
+
+Messages go straight onto the queue, shaped as EventBridge delivers them, and flow through the
+local event source mapping to the consumer function in its container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import msgspec
+import pytest
+from aiobotocore.session import get_session
+
+from emulator import dlq
+from emulator.local_stack import LocalStack
+from libs.domain_events import DomainEvent, OrderStatusChanged
+from libs.resources.events import NOTIFICATIONS_QUEUE
+from libs.single_table import from_item
+from libs.table_keys import as_key, profile_key
+from services.notifications import notification_table
+from services.notifications.models import Notification, ProcessedMarker
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_sqs import SQSClient
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+async def sqs(stack: LocalStack) -> AsyncIterator[SQSClient]:
+    options = {
+        "endpoint_url": stack.endpoint_url,
+        "region_name": stack.outputs.region,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    async with get_session().create_client("sqs", **options) as client:
+        yield client
+
+
+def delivered_by_eventbridge(event: DomainEvent) -> str:
+    """The SQS body a rule target receives for ``event``."""
+    return msgspec.json.encode(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": event.DETAIL_TYPE,
+            "source": event.SOURCE,
+            "account": "123456789012",
+            "time": event.occurred_at,
+            "region": "us-east-1",
+            "resources": [],
+            "detail": event,
+        }
+    ).decode()
+
+
+def shipped(user_id: str) -> OrderStatusChanged:
+    return OrderStatusChanged(
+        order_id=str(uuid.uuid4()),
+        user_id=user_id,
+        previous_status="CONFIRMED",
+        status="SHIPPED",
+        version=3,
+    )
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
+    """Probe until ``done`` holds or fifteen seconds pass; the last result either way."""
+    for _ in range(150):
+        result = await probe()
+        if done(result):
+            return result
+        await asyncio.sleep(0.1)
+    return result
+
+
+async def notifications_of(db: DynamoDBClient, table: str, user_id: str) -> list[Notification]:
+    page = await notification_table.notifications_of_user(
+        db, table, user_id, limit=100, cursor=None
+    )
+    return page.items
+
+
+async def marker_of(db: DynamoDBClient, table: str, event_id: str) -> ProcessedMarker | None:
+    key = as_key(notification_table.marker_key(event_id))
+    item = (await db.get_item(TableName=table, Key=key, ConsistentRead=True)).get("Item")
+    return from_item(item, ProcessedMarker) if item else None
+
+
+async def queue_url(sqs: SQSClient, name: str) -> str:
+    return (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
+
+
+async def test_the_same_event_delivered_twice_makes_one_notification(
+    sqs: SQSClient, dynamodb: DynamoDBClient, table_name: str
+) -> None:
+    # Given an event delivered twice, as at-least-once publishing may do
+    user = str(uuid.uuid4())
+    event = shipped(user)
+    url = await queue_url(sqs, NOTIFICATIONS_QUEUE.name)
+    for _ in range(2):
+        await sqs.send_message(QueueUrl=url, MessageBody=delivered_by_eventbridge(event))
+    # When the consumer has handled both deliveries
+    marker = await eventually(
+        lambda: marker_of(dynamodb, table_name, event.event_id),
+        lambda m: m is not None and m.duplicates >= 1,
+    )
+    # Then the user has one notification about it, and the repeat was seen and dropped
+    assert marker is not None
+    assert marker.duplicates == 1
+    found = await notifications_of(dynamodb, table_name, user)
+    assert [n.notification_id for n in found] == [event.event_id]
+
+
+async def test_a_poison_message_is_dead_lettered_alone_and_processed_once_redriven(
+    stack: LocalStack,
+    sqs: SQSClient,
+    dynamodb: DynamoDBClient,
+    table_name: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a user whose profile is malformed (the consumer refuses to guess their preferences)
+    # and another user in good order
+    broken, healthy = str(uuid.uuid4()), str(uuid.uuid4())
+    await dynamodb.put_item(
+        TableName=table_name,
+        Item={**as_key(profile_key(broken)), "preferences": {"S": "whatever"}},
+    )
+    poison, good = shipped(broken), [shipped(healthy), shipped(healthy)]
+    # When one batch brings an event for each
+    url = await queue_url(sqs, NOTIFICATIONS_QUEUE.name)
+    sent = await sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": str(i), "MessageBody": delivered_by_eventbridge(event)}
+            for i, event in enumerate([poison, *good])
+        ],
+    )
+    ids = {int(entry["Id"]): entry["MessageId"] for entry in sent["Successful"]}
+    poison_id, good_ids = ids[0], [ids[1], ids[2]]
+
+    async def dead_letters() -> list[str]:
+        depth = (await dlq.depths(sqs, [NOTIFICATIONS_QUEUE]))[0]
+        if depth.waiting == 0:
+            return []
+        return [m["MessageId"] for m in await dlq.peek(sqs, NOTIFICATIONS_QUEUE, 10)]
+
+    # Then the poison message ends in the DLQ after maxReceiveCount receives
+    assert poison_id in await eventually(dead_letters, lambda found: poison_id in found)
+    mapping = stack.event_sources[NOTIFICATIONS_QUEUE.logical_id]
+    assert mapping.deliveries(poison_id) == NOTIFICATIONS_QUEUE.max_receive_count
+    # And the rest of its batch was processed once, each
+    assert [mapping.deliveries(message_id) for message_id in good_ids] == [1, 1]
+    found = await notifications_of(dynamodb, table_name, healthy)
+    assert sorted(n.notification_id for n in found) == sorted(e.event_id for e in good)
+    assert await notifications_of(dynamodb, table_name, broken) == []
+    # And `just dlq` shows it waiting there
+    await dlq.main(["show", NOTIFICATIONS_QUEUE.logical_id, "--outputs", str(stack.outputs_path)])
+    assert poison_id in capsys.readouterr().out
+    # When the fault is fixed and the DLQ redriven
+    await dynamodb.put_item(
+        TableName=table_name,
+        Item={
+            **as_key(profile_key(broken)),
+            "preferences": {"M": {"email": {"BOOL": True}, "sms": {"BOOL": False}}},
+        },
+    )
+    await dlq.main(
+        ["redrive", NOTIFICATIONS_QUEUE.logical_id, "--outputs", str(stack.outputs_path)]
+    )
+    assert "moved back" in capsys.readouterr().out
+    # Then the event is processed: its notification appears, and the DLQ is empty
+    redriven = await eventually(
+        lambda: notifications_of(dynamodb, table_name, broken), lambda n: len(n) > 0
+    )
+    assert [n.notification_id for n in redriven] == [poison.event_id]
+    assert poison_id not in await dead_letters()
+
+
+async def test_dlq_lists_each_dead_letter_queue_with_its_depth(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await dlq.main(["--outputs", str(stack.outputs_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{NOTIFICATIONS_QUEUE.dead_letter.name}: " in out
+    assert f"redrives to {NOTIFICATIONS_QUEUE.name}" in out

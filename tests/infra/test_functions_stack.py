@@ -1,0 +1,155 @@
+"""Functions stack: runtime, tracing, logs, sizing, alias, alarms and canary per environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from libs.resources.environments import ENVIRONMENTS
+from libs.resources.events import CONSUMER_QUEUES
+from libs.resources.functions import FUNCTIONS
+from libs.resources.slo import ALARMS, SLO
+from tests.infra.conftest import Synthesized
+
+
+def functions_by_handler(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        resource["Properties"]["Handler"]: resource["Properties"]
+        for resource in synthesized.resources("AWS::Lambda::Function", "Functions").values()
+    }
+
+
+def test_one_function_per_declaration_on_arm64_python313_with_active_tracing(
+    synthesized: Synthesized,
+) -> None:
+    # Given the declared functions, When the environment is synthesized
+    functions = functions_by_handler(synthesized)
+    # Then each declaration has exactly one function, built as the issue demands
+    assert sorted(functions) == sorted(d.handler for d in FUNCTIONS.values())
+    for properties in functions.values():
+        assert properties["Architectures"] == ["arm64"]
+        assert properties["Runtime"] == "python3.13"
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_memory_and_timeout_come_from_the_environment(synthesized: Synthesized) -> None:
+    environment = ENVIRONMENTS[synthesized.name]
+    functions = functions_by_handler(synthesized)
+    for declaration in FUNCTIONS.values():
+        sizing = environment.sizing(declaration)
+        assert functions[declaration.handler]["MemorySize"] == sizing.memory_mb
+        assert functions[declaration.handler]["Timeout"] == sizing.timeout_seconds
+
+
+def test_prod_overrides_differ_from_dev_where_declared(dev: Synthesized, prod: Synthesized) -> None:
+    orders = FUNCTIONS["orders"].handler
+    assert functions_by_handler(dev)[orders]["MemorySize"] == FUNCTIONS["orders"].memory_mb
+    assert functions_by_handler(prod)[orders]["MemorySize"] == 1536
+
+
+def test_every_function_logs_to_its_own_group_kept_for_the_environment_retention(
+    synthesized: Synthesized,
+) -> None:
+    groups = synthesized.resources("AWS::Logs::LogGroup", "Functions")
+    functions = synthesized.resources("AWS::Lambda::Function", "Functions")
+    assert len(groups) == len(functions)
+    for _logical_id, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == {"dev": 30, "prod": 90}[synthesized.name]
+        assert group["DeletionPolicy"] == ("Retain" if synthesized.name == "prod" else "Delete")
+    used = {f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for f in functions.values()}
+    assert used == set(groups)
+
+
+def test_every_function_is_reached_through_its_live_alias(synthesized: Synthesized) -> None:
+    aliases = synthesized.resources("AWS::Lambda::Alias", "Functions")
+    functions = synthesized.resources("AWS::Lambda::Function", "Functions")
+    assert {a["Properties"]["Name"] for a in aliases.values()} == {"live"}
+    assert {a["Properties"]["FunctionName"]["Ref"] for a in aliases.values()} == set(functions)
+
+
+def provisioned(synthesized: Synthesized) -> dict[str, int]:
+    found = {}
+    for logical_id, alias in synthesized.resources("AWS::Lambda::Alias", "Functions").items():
+        config = alias["Properties"].get("ProvisionedConcurrencyConfig")
+        if config:
+            found[logical_id] = config["ProvisionedConcurrentExecutions"]
+    return found
+
+
+def test_provisioned_concurrency_only_in_prod_and_only_where_declared(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    assert provisioned(dev) == {}
+    declared = {
+        service: sizing.provisioned_concurrency
+        for service, sizing in ENVIRONMENTS["prod"].functions.items()
+        if sizing.provisioned_concurrency
+    }
+    found = provisioned(prod)
+    assert sorted(found.values()) == sorted(declared.values())
+    for service in declared:
+        assert any(logical_id.startswith(service.title()) for logical_id in found)
+
+
+def test_canary_with_automatic_rollback_on_the_functions_alarms_in_prod_only(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    assert dev.resources("AWS::CodeDeploy::DeploymentGroup") == {}
+    groups = prod.resources("AWS::CodeDeploy::DeploymentGroup", "Functions")
+    assert len(groups) == len(FUNCTIONS)
+    alarms = prod.resources("AWS::CloudWatch::Alarm", "Functions")
+    for group in groups.values():
+        properties = group["Properties"]
+        assert (
+            properties["DeploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+        )
+        assert set(properties["AutoRollbackConfiguration"]["Events"]) >= {
+            "DEPLOYMENT_FAILURE",
+            "DEPLOYMENT_STOP_ON_ALARM",
+        }
+        watched = [a["Name"]["Ref"] for a in properties["AlarmConfiguration"]["Alarms"]]
+        assert len(watched) == 2
+        assert set(watched) <= set(alarms)
+    updated = [a for a in prod.resources("AWS::Lambda::Alias").values() if "UpdatePolicy" in a]
+    assert len(updated) == len(FUNCTIONS)
+
+
+def test_error_rate_alarm_per_function_uses_the_declared_budget(synthesized: Synthesized) -> None:
+    alarms = [
+        a["Properties"]
+        for a in synthesized.resources("AWS::CloudWatch::Alarm", "Functions").values()
+        if "Metrics" in a["Properties"]
+    ]
+    assert len(alarms) == len(FUNCTIONS)
+    for alarm in alarms:
+        assert alarm["Threshold"] == SLO.function_error_percent
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        periods = {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m}
+        assert periods == {SLO.function_error_minutes * 60}
+
+
+def test_duration_alarm_at_the_declared_share_of_each_timeout(synthesized: Synthesized) -> None:
+    environment = ENVIRONMENTS[synthesized.name]
+    thresholds = sorted(
+        a["Properties"]["Threshold"]
+        for a in synthesized.resources("AWS::CloudWatch::Alarm", "Functions").values()
+        if a["Properties"].get("MetricName") == "Duration"
+    )
+    expected = sorted(
+        environment.sizing(d).timeout_seconds * 1000 * ALARMS.duration_percent_of_timeout / 100  # type: ignore[operator]
+        for d in FUNCTIONS.values()
+    )
+    assert thresholds == expected
+
+
+def test_consumer_queues_feed_their_function_alias_with_partial_batch_responses(
+    synthesized: Synthesized,
+) -> None:
+    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping", "Functions")
+    assert len(mappings) == len(CONSUMER_QUEUES)
+    for mapping, queue in zip(mappings.values(), CONSUMER_QUEUES, strict=True):
+        properties = mapping["Properties"]
+        assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert properties["BatchSize"] == queue.batch_size
+        # The alias, so that canaries cover consumers too.
+        assert json.dumps(properties["FunctionName"]).endswith(':live"]]}')

@@ -1,0 +1,101 @@
+"""Monitoring stack: alarms at the declared thresholds, dashboards, error-log metrics, budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from libs.resources.api_routes import ROUTES
+from libs.resources.environments import ENVIRONMENTS
+from libs.resources.events import CONSUMER_QUEUES
+from libs.resources.functions import FUNCTIONS
+from libs.resources.slo import ALARMS, SLO
+from tests.infra.conftest import Synthesized
+
+
+def alarm_named(synthesized: Synthesized, fragment: str) -> dict[str, Any]:
+    alarms = synthesized.resources("AWS::CloudWatch::Alarm", "Monitoring").values()
+    (alarm,) = [a["Properties"] for a in alarms if fragment in a["Properties"].get("AlarmName", "")]
+    properties: dict[str, Any] = alarm
+    return properties
+
+
+def test_api_5xx_rate_alarm_uses_the_declared_budget_and_window(synthesized: Synthesized) -> None:
+    alarm = alarm_named(synthesized, "HttpApi-Fault-Rate")
+    assert alarm["Threshold"] == SLO.api_5xx_percent / 100
+    periods = {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert periods == {SLO.api_5xx_minutes * 60}
+    assert alarm["EvaluationPeriods"] == 1
+
+
+def test_api_latency_alarms_use_the_default_objective(synthesized: Synthesized) -> None:
+    assert alarm_named(synthesized, "Latency-P95")["Threshold"] == SLO.default_latency.p95_ms
+    assert alarm_named(synthesized, "Latency-P99")["Threshold"] == SLO.default_latency.p99_ms
+
+
+def test_each_route_with_its_own_objective_has_p95_and_p99_alarms(
+    synthesized: Synthesized,
+) -> None:
+    alarms = [
+        a["Properties"]
+        for a in synthesized.resources("AWS::CloudWatch::Alarm", "Monitoring").values()
+        if any(d["Name"] == "Route" for d in a["Properties"].get("Dimensions", []))
+    ]
+    found = {
+        (
+            next(d["Value"] for d in a["Dimensions"] if d["Name"] == "Route"),
+            a["ExtendedStatistic"],
+        ): a["Threshold"]
+        for a in alarms
+    }
+    expected = {}
+    for route_key, objective in SLO.route_latency.items():
+        expected[(route_key, "p95")] = objective.p95_ms
+        expected[(route_key, "p99")] = objective.p99_ms
+    assert found == expected
+
+
+def test_table_throttles_queue_depth_and_any_dead_letter_alarm(synthesized: Synthesized) -> None:
+    assert alarm_named(synthesized, "Read-Throttled")["Threshold"] == ALARMS.dynamodb_throttles
+    assert alarm_named(synthesized, "Write-Throttled")["Threshold"] == ALARMS.dynamodb_throttles
+    for queue in CONSUMER_QUEUES:
+        depth = alarm_named(synthesized, f"{queue.name}-{synthesized.name}-Queue-Message-Count")
+        assert depth["Threshold"] == ALARMS.queue_depth
+        dead = alarm_named(synthesized, f"{queue.dead_letter.name}-{synthesized.name}-DLQ")
+        assert dead["Threshold"] == ALARMS.dlq_messages
+        assert dead["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_error_logs_are_counted_and_alarmed_for_every_function(synthesized: Synthesized) -> None:
+    filters = synthesized.resources("AWS::Logs::MetricFilter", "Monitoring").values()
+    assert len(filters) == len(FUNCTIONS)
+    assert {f["Properties"]["FilterPattern"] for f in filters} == {'{ $.level = "ERROR" }'}
+
+
+def test_dashboards_overview_one_per_function_and_business(synthesized: Synthesized) -> None:
+    names = {
+        d["Properties"].get("DashboardName")
+        for d in synthesized.resources("AWS::CloudWatch::Dashboard", "Monitoring").values()
+    }
+    prefix = ENVIRONMENTS[synthesized.name].stack_prefix
+    assert f"{prefix}-business" in names
+    assert {f"{prefix}-{key}" for key in FUNCTIONS} <= names
+    assert len(names) >= len(FUNCTIONS) + 2
+
+
+def test_budget_notifies_at_the_declared_shares_of_the_monthly_amount(
+    synthesized: Synthesized,
+) -> None:
+    environment = ENVIRONMENTS[synthesized.name]
+    budget = synthesized.only("AWS::Budgets::Budget", "Monitoring")["Properties"]
+    assert budget["Budget"]["BudgetLimit"] == {
+        "Amount": environment.monthly_budget_usd,
+        "Unit": "USD",
+    }
+    thresholds = sorted(
+        n["Notification"]["Threshold"] for n in budget["NotificationsWithSubscribers"]
+    )
+    assert thresholds == [80, 100]
+
+
+def test_every_route_objective_names_a_declared_route() -> None:
+    assert set(SLO.route_latency) <= {route.route_key for route in ROUTES}

@@ -1,0 +1,154 @@
+"""Least privilege, encryption, tags and cdk-nag, across every stack of each environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from libs.resources.functions import FUNCTIONS
+from stacks.functions import own_event_sources
+from tests.infra.conftest import Synthesized
+
+# Actions allowed on Resource "*": X-Ray's, which have no resource-level permissions, and SMS
+# through SNS (a phone number is no resource) for the one function declaring it.
+XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+SMS = {"sns:Publish"}
+SMS_SENDERS = {
+    "".join(part.title() for part in key.split("-")) + "Role"
+    for key, declaration in FUNCTIONS.items()
+    if "sns" in declaration.aws_services
+}
+
+
+def statements(synthesized: Synthesized) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for logical_id, policy in synthesized.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            found.append((logical_id, statement))
+    for logical_id, role in synthesized.resources("AWS::IAM::Role").items():
+        for inline in role["Properties"].get("Policies", []):
+            for statement in inline["PolicyDocument"]["Statement"]:
+                found.append((logical_id, statement))
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_iam_statement_grants_star_resources_outside_xray(synthesized: Synthesized) -> None:
+    offenders = []
+    for logical_id, statement in statements(synthesized):
+        if "*" not in as_list(statement["Resource"]):
+            continue
+        actions = set(as_list(statement["Action"]))
+        sms_sender = any(logical_id.startswith(role) for role in SMS_SENDERS)
+        if not (actions <= XRAY or (sms_sender and actions <= SMS)):
+            offenders.append((logical_id, actions))
+    assert offenders == []
+
+
+def function_policy(synthesized: Synthesized, service: str) -> list[dict[str, Any]]:
+    prefix = "".join(part.title() for part in service.split("-")) + "Role"
+    (policy,) = [
+        p
+        for i, p in synthesized.resources("AWS::IAM::Policy", "Functions").items()
+        if i.startswith(prefix)
+    ]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_each_function_gets_exactly_its_declared_table_actions_on_table_and_index_arns(
+    synthesized: Synthesized,
+) -> None:
+    for service, declaration in FUNCTIONS.items():
+        table_statements = [
+            s
+            for s in function_policy(synthesized, service)
+            if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+        ]
+        declared = declaration.actions_on("dynamodb")
+        if not declared:
+            assert table_statements == []
+            continue
+        (statement,) = table_statements
+        assert sorted(as_list(statement["Action"])) == sorted(declared)
+        resources = json.dumps(statement["Resource"])
+        assert "MainTable" in resources
+        assert "/index/GSI1" in resources
+        assert "/index/*" not in resources
+
+
+def test_put_events_is_limited_to_the_functions_own_source(synthesized: Synthesized) -> None:
+    for service, declaration in FUNCTIONS.items():
+        publishing = [
+            s
+            for s in function_policy(synthesized, service)
+            if "events:PutEvents" in as_list(s["Action"])
+        ]
+        if not declaration.actions_on("events"):
+            assert publishing == []
+            continue
+        (statement,) = publishing
+        assert statement["Condition"] == {
+            "StringEquals": {"events:source": own_event_sources(declaration)}
+        }
+        assert "EventBus" in json.dumps(statement["Resource"])
+
+
+def test_table_key_use_is_limited_to_dynamodb(synthesized: Synthesized) -> None:
+    for service in FUNCTIONS:
+        for statement in function_policy(synthesized, service):
+            if "DataKey" in json.dumps(statement["Resource"]):
+                condition = statement["Condition"]["StringEquals"]["kms:ViaService"]
+                assert condition == "dynamodb.us-east-1.amazonaws.com"
+
+
+def test_keys_rotate_and_topics_are_encrypted(synthesized: Synthesized) -> None:
+    keys = synthesized.resources("AWS::KMS::Key")
+    assert len(keys) == 2
+    assert all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
+    for topic in synthesized.resources("AWS::SNS::Topic").values():
+        assert "MessagingKey" in json.dumps(topic["Properties"]["KmsMasterKeyId"])
+
+
+def test_every_taggable_resource_carries_project_and_environment(
+    synthesized: Synthesized,
+) -> None:
+    for function in synthesized.resources("AWS::Lambda::Function").values():
+        tags = {t["Key"]: t["Value"] for t in function["Properties"]["Tags"]}
+        assert tags == {"project": "serverless-blueprint", "environment": synthesized.name}
+    for queue in synthesized.resources("AWS::SQS::Queue").values():
+        tags = {t["Key"]: t["Value"] for t in queue["Properties"]["Tags"]}
+        assert tags["environment"] == synthesized.name
+
+
+def test_cdk_nag_aws_solutions_reports_nothing_unsuppressed(synthesized: Synthesized) -> None:
+    # Given cdk-nag's AwsSolutions pack as an aspect on the app, When synthesized,
+    # Then no error or warning remains: every exception is suppressed with its reason.
+    assert synthesized.findings() == []
+
+
+def test_every_suppression_carries_a_reason(synthesized: Synthesized) -> None:
+    suppressions = [
+        rule
+        for template in synthesized.templates.values()
+        for resource in template["Resources"].values()
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+    ]
+    assert suppressions
+    assert all(len(rule["reason"]) > 40 for rule in suppressions)
+
+
+def test_service_discovery_parameters_follow_the_naming_scheme(synthesized: Synthesized) -> None:
+    names = {p["Properties"]["Name"] for p in synthesized.resources("AWS::SSM::Parameter").values()}
+    prefix = f"/serverless-blueprint/{synthesized.name}"
+    assert all(name.startswith(f"{prefix}/") and name.count("/") == 4 for name in names)
+    expected = {
+        f"{prefix}/database/table-name",
+        f"{prefix}/cognito/user-pool-id",
+        f"{prefix}/events/bus-name",
+        f"{prefix}/api/url",
+    } | {f"{prefix}/{service}/function-arn" for service in FUNCTIONS}
+    assert expected <= names

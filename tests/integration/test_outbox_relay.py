@@ -1,0 +1,171 @@
+"""Fault injection on the outbox: a process dying after its commit, a relay failing or restarting.
+
+Whatever happens between the database and the bus, the consumer ends with exactly one
+notification per event (the relay publishes at least once; the consumer drops repeats by id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+from aiobotocore.session import get_session
+
+from emulator.event_relay import OutboxRelay
+from emulator.local_stack import LocalStack
+from libs.caller import Caller
+from libs.domain_events import EventPublishError, utc_now
+from libs.single_table import from_item
+from libs.table_keys import as_key
+from services.notifications import notification_table
+from services.notifications.models import Notification, ProcessedMarker
+from services.orders import order_table, ordering
+from services.orders.models import LineRequest, Order, OrderLine, PlaceOrder
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_events import EventBridgeClient
+
+pytestmark = pytest.mark.integration
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+async def aws(stack: LocalStack) -> AsyncIterator[tuple[Any, EventBridgeClient]]:
+    """A DynamoDB Streams client and an EventBridge client on the emulator."""
+    options = {
+        "endpoint_url": stack.endpoint_url,
+        "region_name": stack.outputs.region,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    async with (
+        get_session().create_client("dynamodbstreams", **options) as streams,
+        get_session().create_client("events", **options) as events,
+    ):
+        yield streams, events
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
+    """Probe until ``done`` holds or ten seconds pass; the last result either way."""
+    for _ in range(100):
+        result = await probe()
+        if done(result):
+            return result
+        await asyncio.sleep(0.1)
+    return result
+
+
+def an_order(user_id: str) -> Order:
+    now = utc_now()
+    return Order(
+        order_id=str(uuid.uuid4()),
+        user_id=user_id,
+        status="PENDING",
+        items=[OrderLine(product_id="usb-c-hub", name="USB-C hub", quantity=1, unit_price=3450)],
+        total=3450,
+        currency="EUR",
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+
+
+async def notifications_of(db: DynamoDBClient, table: str, user_id: str) -> list[Notification]:
+    page = await notification_table.notifications_of_user(
+        db, table, user_id, limit=100, cursor=None
+    )
+    return page.items
+
+
+async def duplicates_seen(db: DynamoDBClient, table: str, event_id: str) -> int:
+    key = as_key(notification_table.marker_key(event_id))
+    item = (await db.get_item(TableName=table, Key=key, ConsistentRead=True)).get("Item")
+    return from_item(item, ProcessedMarker).duplicates if item else -1
+
+
+async def test_an_order_whose_process_dies_after_the_commit_still_notifies_once(
+    dynamodb: DynamoDBClient, table_name: str
+) -> None:
+    # Given an order placed through the domain logic, which commits the order and its event
+    caller = Caller(user_id=str(uuid.uuid4()), groups=frozenset())
+    request = PlaceOrder(items=[LineRequest(product_id="usb-c-hub", quantity=1)])
+    placed = await ordering.place_order(dynamodb, table_name, caller, request, None)
+    # When the process dies right after the commit: nothing of it ever calls PutEvents
+    # Then the relay publishes the event and the user gets exactly one notification about it
+    found = await eventually(
+        lambda: notifications_of(dynamodb, table_name, caller.user_id), lambda n: len(n) > 0
+    )
+    assert [(n.kind, n.order_id) for n in found] == [("OrderCreated", placed.order.order_id)]
+    assert await duplicates_seen(dynamodb, table_name, found[0].notification_id) == 0
+
+
+async def test_a_relay_restarted_behind_its_last_publish_sends_again_and_one_notification_remains(
+    stack: LocalStack,
+    dynamodb: DynamoDBClient,
+    table_name: str,
+    aws: tuple[Any, EventBridgeClient],
+) -> None:
+    streams, events = aws
+    relay = stack.outbox_relay
+    assert relay is not None
+    saved = relay.positions  # a checkpoint the relay saved before the event below
+    # Given an order and its event, committed, relayed and notified
+    order = an_order(str(uuid.uuid4()))
+    created = ordering.order_created(order)
+    await order_table.insert_order(dynamodb, table_name, order, None, events=[created])
+    await eventually(
+        lambda: notifications_of(dynamodb, table_name, order.user_id), lambda n: len(n) == 1
+    )
+    # When the relay restarts from that older checkpoint (it crashed after publishing the
+    # event, before saving its new position)
+    restarted = OutboxRelay(
+        streams,
+        events,
+        stream_arn=relay.stream_arn,
+        bus_name=stack.outputs.event_bus_name,
+        checkpoint=saved,
+    )
+    republished = await restarted.relay_once()
+    # Then it publishes the event a second time, the consumer receives it and drops the repeat
+    assert created.event_id in [event.event_id for event in republished]
+    seen = await eventually(
+        lambda: duplicates_seen(dynamodb, table_name, created.event_id), lambda d: d >= 1
+    )
+    assert seen >= 1
+    notifications = await notifications_of(dynamodb, table_name, order.user_id)
+    assert [n.notification_id for n in notifications] == [created.event_id]
+
+
+async def test_a_relay_that_cannot_publish_does_not_move_past_the_event(
+    stack: LocalStack,
+    dynamodb: DynamoDBClient,
+    table_name: str,
+    aws: tuple[Any, EventBridgeClient],
+) -> None:
+    streams, events = aws
+    assert stack.outbox_relay is not None
+    saved = stack.outbox_relay.positions
+    order = an_order(str(uuid.uuid4()))
+    created = ordering.order_created(order)
+    await order_table.insert_order(dynamodb, table_name, order, None, events=[created])
+    # Given a relay, resumed from before the event, whose PutEvents fails (no such bus)
+    relay = OutboxRelay(
+        streams,
+        events,
+        stream_arn=stack.outbox_relay.stream_arn,
+        bus_name=f"missing-{uuid.uuid4().hex[:8]}",
+        checkpoint=saved,
+    )
+    with pytest.raises((EventPublishError, events.exceptions.ResourceNotFoundException)):
+        await relay.relay_once()
+    # Then it did not move on
+    assert relay.positions == saved
+    # When the fault is fixed and it runs again, it publishes the event it could not
+    relay.bus_name = stack.outputs.event_bus_name
+    published = await relay.relay_once()
+    assert created.event_id in [event.event_id for event in published]
+    assert relay.positions != saved
