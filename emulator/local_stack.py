@@ -164,6 +164,8 @@ class LocalStack:
                 max_containers=self._max_containers,
             )
             for service, declaration in self._functions.items()
+            # The stream consumer is AWS's outbox relay; locally ``self.outbox_relay`` does it.
+            if declaration.trigger != "stream"
         }
         authorizer = cognito_authorizer(
             outputs.aws_endpoint_url,

@@ -12,6 +12,15 @@ EVENT_BUS_NAME = "EVENT_BUS_NAME"
 USER_POOL_ID = "USER_POOL_ID"
 USER_POOL_CLIENT_ID = "USER_POOL_CLIENT_ID"
 MAX_BODY_BYTES = "MAX_BODY_BYTES"
+# Notifications: ``local`` (record and log) or ``aws`` (SES and SNS), and the SES From address.
+NOTIFICATION_CHANNELS = "NOTIFICATION_CHANNELS"
+NOTIFICATION_SENDER = "NOTIFICATION_SENDER"
+# Where AppConfig serves the feature flags (ids or names); unset locally: the declared defaults.
+FLAGS_APPLICATION = "FEATURE_FLAGS_APPLICATION"
+FLAGS_ENVIRONMENT = "FEATURE_FLAGS_ENVIRONMENT"
+FLAGS_PROFILE = "FEATURE_FLAGS_PROFILE"
+# The secret CloudFront sends as X-Origin-Verify; set only where CloudFront fronts the API.
+ORIGIN_VERIFY_SECRET_ARN = "ORIGIN_VERIFY_SECRET_ARN"  # noqa: S105 (a variable name)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
@@ -25,6 +34,10 @@ class Settings:
     user_pool_id: str
     user_pool_client_id: str
     max_body_bytes: int
+    flags_application: str = ""
+    flags_environment: str = ""
+    flags_profile: str = ""
+    origin_verify_secret_arn: str = ""
 
 
 @cache
@@ -37,4 +50,8 @@ def settings() -> Settings:
         user_pool_id=env.get(USER_POOL_ID, ""),
         user_pool_client_id=env.get(USER_POOL_CLIENT_ID, ""),
         max_body_bytes=int(env.get(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)),
+        flags_application=env.get(FLAGS_APPLICATION, ""),
+        flags_environment=env.get(FLAGS_ENVIRONMENT, ""),
+        flags_profile=env.get(FLAGS_PROFILE, ""),
+        origin_verify_secret_arn=env.get(ORIGIN_VERIFY_SECRET_ARN, ""),
     )

@@ -21,8 +21,10 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from libs.aws_clients import AwsClients
 from libs.caller import caller_of
+from libs.config import settings
 from libs.container_loop import ContainerLoop
 from libs.json_api import problem_response
+from libs.origin_check import OriginCheck
 from libs.problems import (
     Forbidden,
     MethodNotAllowed,
@@ -72,6 +74,7 @@ class HttpFunction:
         self._declared: dict[str, Route] = {route.route_key: route for route in routes_of(service)}
         self._registered: set[str] = set()
         self._loop = ContainerLoop()
+        self._origin = OriginCheck.from_settings(settings())  # prod: only CloudFront's requests
         self._correlation_id: str | None = None
         self._register_error_handlers()
         self._register_method_not_allowed()
@@ -198,7 +201,8 @@ class HttpFunction:
         correlation_id = supplied if _SAFE_CORRELATION_ID.match(supplied) else request_id
         self._correlation_id = correlation_id
         self.logger.set_correlation_id(correlation_id)
-        response = await self.app.resolve_async(event, context)
+        refusal = await self._origin.refusal(event, correlation_id)
+        response = refusal or await self.app.resolve_async(event, context)
         response.setdefault("headers", {})["x-correlation-id"] = correlation_id
         self.logger.info(
             "request handled",

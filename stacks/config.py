@@ -2,17 +2,15 @@
 
 The flag values come from ``libs/resources/feature_flags.py`` and are checked against their
 declared limits before any template is written. Prod rolls a change out to 20% of callers every
-few minutes and bakes it for ten; dev applies it at once.
-
-Not done here: the functions' small async, cached AppConfig client. When it lands, add
-``AwsAccess("appconfigdata", ("appconfig:StartConfigurationSession",
-"appconfig:GetLatestConfiguration"))`` to the functions that read flags and map the service to
-``flags_profile_arn`` in ``stacks/functions.py``.
+few minutes and bakes it for ten; dev applies it at once. Functions that declare
+``appconfigdata`` access read the profile through ``libs/flag_client.py`` (the functions stack
+grants them this profile and passes its identifiers), so this stack deploys before them.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, Stack
@@ -23,6 +21,26 @@ from libs.resources.environments import PROJECT, EnvironmentDeclaration
 from libs.resources.feature_flags import FLAGS_BY_ENVIRONMENT, appconfig_document
 
 FLAGS_PROFILE = "feature-flags"
+
+
+@dataclass(frozen=True)
+class FlagsProfile:
+    """Where the functions read their feature flags: AppConfig's three identifiers."""
+
+    application_id: str
+    environment_id: str
+    profile_id: str
+
+    def arn(self, stack: Stack) -> str:
+        """The profile's ARN in this environment (what StartConfigurationSession authorizes)."""
+        return stack.format_arn(
+            service="appconfig",
+            resource="application",
+            resource_name=(
+                f"{self.application_id}/environment/{self.environment_id}"
+                f"/configuration/{self.profile_id}"
+            ),
+        )
 
 
 class ConfigStack(Stack):
@@ -69,4 +87,9 @@ class ConfigStack(Stack):
             content=appconfig.ConfigurationContent.from_inline_json(json.dumps(document)),
             deployment_strategy=strategy,
             deploy_to=[self.appconfig_environment],
+        )
+        self.flags_profile = FlagsProfile(
+            application_id=self.application.application_id,
+            environment_id=self.appconfig_environment.environment_id,
+            profile_id=self.flags.configuration_profile_id,
         )

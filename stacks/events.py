@@ -1,8 +1,9 @@
 """Events stack: the bus, its archive, the rules and the consumer queues, from the one declaration.
 
 Every consumer queue is encrypted with the messaging key, refuses plain HTTP, and has a
-dead-letter queue (same key) after the declared number of receives. The event source mappings
-that feed the consumer functions live with the functions (``stacks.functions``).
+dead-letter queue (same key) after the declared number of receives; the outbox relay's failure
+queue is built the same way. The event source mappings that feed the consumer functions and the
+relay live with the functions (``stacks.functions``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from libs.resources.environments import EnvironmentDeclaration
-from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, EVENTS, RULES, ConsumerQueue
+from libs.resources.events import (
+    CONSUMER_QUEUES,
+    EVENT_BUS,
+    EVENTS,
+    RULES,
+    ConsumerQueue,
+    DeadLetterQueue,
+)
+from libs.resources.functions import FUNCTIONS
 from stacks import discovery
 
 ARCHIVE_RETENTION_DAYS = 30
@@ -59,6 +68,14 @@ class EventsStack(Stack):
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for declaration in CONSUMER_QUEUES:
             self._consumer_queue(declaration, messaging_key)
+        # Where the outbox relay's event source mapping records a batch it gave up on.
+        self.stream_failure_queues: dict[str, sqs.Queue] = {
+            function.stream.failures.logical_id: self._dead_letter_queue(
+                function.stream.failures, messaging_key
+            )
+            for function in FUNCTIONS.values()
+            if function.stream is not None
+        }
         for rule in RULES:
             events.Rule(
                 self,
@@ -71,17 +88,20 @@ class EventsStack(Stack):
                 targets=[targets.SqsQueue(self.consumer_queues[rule.target])],
             )
 
-    def _consumer_queue(self, declaration: ConsumerQueue, key: kms.IKey) -> None:
-        dead_letter = sqs.Queue(
+    def _dead_letter_queue(self, declaration: DeadLetterQueue, key: kms.IKey) -> sqs.Queue:
+        return sqs.Queue(
             self,
-            declaration.dead_letter.logical_id,
-            queue_name=f"{declaration.dead_letter.name}-{self.environment_name}",
+            declaration.logical_id,
+            queue_name=f"{declaration.name}-{self.environment_name}",
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,
-            retention_period=Duration.days(declaration.dead_letter.retention_days),
+            retention_period=Duration.days(declaration.retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
+
+    def _consumer_queue(self, declaration: ConsumerQueue, key: kms.IKey) -> None:
+        dead_letter = self._dead_letter_queue(declaration.dead_letter, key)
         self.dead_letter_queues[declaration.logical_id] = dead_letter
         self.consumer_queues[declaration.logical_id] = sqs.Queue(
             self,

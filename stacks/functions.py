@@ -4,6 +4,9 @@ Every function is arm64/python3.13, bundled locally (``stacks.bundling``), trace
 its own log group, and is reached only through its ``live`` alias. Its role grants exactly the
 actions the declaration lists, on the declared resources only. The function's two alarms (error
 rate, duration near the timeout) live here because the CodeDeploy canary rolls back on them.
+The event source mappings live here too: consumer queues feed their consumers, and the table's
+stream feeds the outbox relay (only INSERTs of outbox items, bisected and retried on error, a
+batch that still fails recorded in its failure queue).
 """
 
 from __future__ import annotations
@@ -24,19 +27,22 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from libs import config
 from libs.http_function import metrics_namespace
+from libs.outbox import OUTBOX_PREFIX
 from libs.resources.environments import EnvironmentDeclaration
 from libs.resources.events import CONSUMER_QUEUES, EVENTS
-from libs.resources.functions import FUNCTIONS, FunctionDeclaration
+from libs.resources.functions import FUNCTIONS, FunctionDeclaration, StreamSource
 from libs.resources.slo import ALARMS, SLO
-from services.notifications.channels import NOTIFICATION_CHANNELS, NOTIFICATION_SENDER
+from libs.resources.table import MAIN_TABLE
 from stacks import discovery, nag
 from stacks.bundling import ARCHITECTURE, RUNTIME, FunctionBundler
+from stacks.config import FlagsProfile
 
 LIVE_ALIAS = "live"
 SMS_REASON = (
@@ -60,6 +66,10 @@ class Resources:
     critical: sns.ITopic
     warning: sns.ITopic
     consumer_queues: Mapping[str, sqs.IQueue]  # by the declared queue's logical id
+    stream_failure_queues: Mapping[str, sqs.IQueue]  # by the declared queue's logical id
+    flags: FlagsProfile
+    # CloudFront's X-Origin-Verify value, where CloudFront fronts the API (None elsewhere).
+    origin_secret: secretsmanager.ISecret | None = None
 
 
 class FunctionsStack(Stack):
@@ -102,6 +112,48 @@ class FunctionsStack(Stack):
                     report_batch_item_failures=queue.report_batch_item_failures,
                 )
             )
+        for key, function in self.functions.items():
+            if function.declaration.stream is not None:
+                self._stream_source(key, function, function.declaration.stream, resources)
+
+    def _stream_source(
+        self, key: str, function: ServiceFunction, source: StreamSource, resources: Resources
+    ) -> None:
+        """The table's stream feeding ``function``: filtered, bisected, failures recorded."""
+        if resources.table.table_stream_arn is None:
+            raise ValueError(f"{key} reads the table's stream, but the table has none")
+        function.alias.add_event_source(
+            event_sources.DynamoEventSource(
+                resources.table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=source.batch_size,
+                max_batching_window=(
+                    Duration.seconds(source.batching_window_seconds)
+                    if source.batching_window_seconds
+                    else None
+                ),
+                bisect_batch_on_error=True,
+                report_batch_item_failures=True,
+                retry_attempts=source.retry_attempts,
+                on_failure=event_sources.SqsDlq(
+                    resources.stream_failure_queues[source.failures.logical_id]
+                ),
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "eventName": lambda_.FilterRule.is_equal(source.event_name),
+                            "dynamodb": {
+                                "NewImage": {
+                                    MAIN_TABLE.keys.partition: {
+                                        "S": lambda_.FilterRule.begins_with(source.partition_prefix)
+                                    }
+                                }
+                            },
+                        }
+                    )
+                ],
+            )
+        )
 
     @property
     def http_functions(self) -> dict[str, ServiceFunction]:
@@ -168,6 +220,8 @@ class ServiceFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": declaration.service,
                 "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace(declaration.service),
                 **_channel_environment(declaration, environment),
+                **_flags_environment(declaration, resources.flags),
+                **_origin_environment(declaration, resources.origin_secret),
             },
             description=f"{environment.stack_prefix} {declaration.service}",
         )
@@ -276,7 +330,9 @@ def _grant_declared_access(
                 iam.PolicyStatement(
                     actions=list(access.actions),
                     resources=[resources.event_bus.event_bus_arn],
-                    conditions={"StringEquals": {"events:source": own_event_sources(declaration)}},
+                    conditions={
+                        "StringEquals": {"events:source": publishable_sources(declaration)}
+                    },
                 )
             )
         elif access.service == "cognito-idp":
@@ -286,12 +342,15 @@ def _grant_declared_access(
                 )
             )
         elif access.service == "sesv2":
-            domain = environment.notification_sender.partition("@")[2]
+            # SES authorizes the identity that verified the sender: its domain, or the address.
+            sender = environment.notification_sender
+            identities = (sender.partition("@")[2], sender)
             role.add_to_policy(
                 iam.PolicyStatement(
                     actions=list(access.actions),
                     resources=[
-                        stack.format_arn(service="ses", resource="identity", resource_name=domain)
+                        stack.format_arn(service="ses", resource="identity", resource_name=name)
+                        for name in identities
                     ],
                     conditions={
                         "StringEquals": {"ses:FromAddress": environment.notification_sender}
@@ -302,6 +361,20 @@ def _grant_declared_access(
             # SMS to a phone number has no ARN to name: the one documented "*" besides X-Ray.
             role.add_to_policy(iam.PolicyStatement(actions=list(access.actions), resources=["*"]))
             nag.accept(role, "IAM5", SMS_REASON, applies_to=["Resource::*"])
+        elif access.service == "appconfigdata":
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=list(access.actions), resources=[resources.flags.arn(stack)]
+                )
+            )
+        elif access.service == "secretsmanager":
+            if resources.origin_secret is None:
+                continue  # no CloudFront here: the function never reads the secret
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=list(access.actions), resources=[resources.origin_secret.secret_arn]
+                )
+            )
         else:
             raise ValueError(f"{declaration.service}: no resource is known for {access.service!r}")
 
@@ -332,11 +405,38 @@ def _channel_environment(
     """Real email/SMS delivery for a function that declares SES access (local logs otherwise)."""
     if "sesv2" not in declaration.aws_services:
         return {}
-    return {NOTIFICATION_CHANNELS: "aws", NOTIFICATION_SENDER: environment.notification_sender}
+    return {
+        config.NOTIFICATION_CHANNELS: "aws",
+        config.NOTIFICATION_SENDER: environment.notification_sender,
+    }
 
 
-def own_event_sources(declaration: FunctionDeclaration) -> list[str]:
-    """The sources of the declared events this function's service publishes."""
+def _flags_environment(declaration: FunctionDeclaration, flags: FlagsProfile) -> dict[str, str]:
+    """Where a function that declares AppConfig access reads its feature flags."""
+    if "appconfigdata" not in declaration.aws_services:
+        return {}
+    return {
+        config.FLAGS_APPLICATION: flags.application_id,
+        config.FLAGS_ENVIRONMENT: flags.environment_id,
+        config.FLAGS_PROFILE: flags.profile_id,
+    }
+
+
+def _origin_environment(
+    declaration: FunctionDeclaration, origin_secret: secretsmanager.ISecret | None
+) -> dict[str, str]:
+    """The origin secret's ARN, for HTTP functions behind CloudFront: they refuse bypassers."""
+    if origin_secret is None or "secretsmanager" not in declaration.aws_services:
+        return {}
+    return {config.ORIGIN_VERIFY_SECRET_ARN: origin_secret.secret_arn}
+
+
+def publishable_sources(declaration: FunctionDeclaration) -> list[str]:
+    """The event sources a function may put on the bus: its service's own declared events', or
+    every declared source for the outbox relay (it publishes what each service recorded)."""
+    stream = declaration.stream
+    if stream is not None and stream.partition_prefix == OUTBOX_PREFIX:
+        return sorted({event.SOURCE for event in EVENTS})
     sources = sorted(
         {event.SOURCE for event in EVENTS if event.SOURCE.rpartition(".")[2] == declaration.service}
     )

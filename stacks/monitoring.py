@@ -54,6 +54,7 @@ class MonitoringStack(Stack):
         functions: dict[str, ServiceFunction],
         consumer_queues: dict[str, sqs.IQueue],
         dead_letter_queues: dict[str, sqs.IQueue],
+        failure_queues: dict[str, sqs.IQueue],
         critical: sns.ITopic,
         warning: sns.ITopic,
         **kwargs: Any,
@@ -131,6 +132,17 @@ class MonitoringStack(Stack):
                     )
                 },
                 add_dead_letter_queue_max_size_alarm={
+                    "Critical": monitoring.MaxMessageCountThreshold(
+                        max_message_count=ALARMS.dlq_messages, **ONE_PERIOD
+                    )
+                },
+            )
+        for logical_id, queue in failure_queues.items():
+            # A batch the outbox relay gave up on: events that never reached the bus.
+            facade.monitor_sqs_queue(
+                queue=queue,
+                human_readable_name=logical_id,
+                add_queue_max_size_alarm={
                     "Critical": monitoring.MaxMessageCountThreshold(
                         max_message_count=ALARMS.dlq_messages, **ONE_PERIOD
                     )

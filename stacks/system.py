@@ -31,10 +31,10 @@ class System:
     database: DatabaseStack
     cognito: CognitoStack
     events: EventsStack
+    config: ConfigStack
     functions: FunctionsStack
     api: ApiStack
     monitoring: MonitoringStack
-    config: ConfigStack
 
     @property
     def stacks(self) -> list[Stack]:
@@ -45,10 +45,10 @@ class System:
             self.database,
             self.cognito,
             self.events,
+            self.config,
             self.functions,
             self.api,
             self.monitoring,
-            self.config,
         ]
 
 
@@ -98,6 +98,8 @@ def add_system(
         table=database.table,
         **options("events"),
     )
+    # Before the functions: they read its feature-flag profile.
+    config = ConfigStack(scope, "Config", environment=environment, **options("config"))
     functions = FunctionsStack(
         scope,
         "Functions",
@@ -112,6 +114,9 @@ def add_system(
             critical=alerting.critical,
             warning=alerting.warning,
             consumer_queues=events.consumer_queues,
+            stream_failure_queues=events.stream_failure_queues,
+            flags=config.flags_profile,
+            origin_secret=security.origin_secret,
         ),
         bundler=bundler,
         **options("functions"),
@@ -136,13 +141,13 @@ def add_system(
         functions=functions.functions,
         consumer_queues=dict(events.consumer_queues),
         dead_letter_queues=dict(events.dead_letter_queues),
+        failure_queues=dict(events.stream_failure_queues),
         critical=alerting.critical,
         warning=alerting.warning,
         **options("monitoring"),
     )
-    config = ConfigStack(scope, "Config", environment=environment, **options("config"))
     system = System(
-        security, alerting, database, cognito, events, functions, api, monitoring, config
+        security, alerting, database, cognito, events, config, functions, api, monitoring
     )
     for stack in system.stacks:
         Tags.of(stack).add("project", PROJECT)

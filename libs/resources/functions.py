@@ -6,9 +6,12 @@ from typing import Literal
 
 import msgspec
 
-# What invokes a function: API Gateway (routes in api_routes.py) or an SQS event source mapping
-# (the queue in events.py names its consumer).
-Trigger = Literal["http", "sqs"]
+from libs.outbox import OUTBOX_PREFIX
+from libs.resources.events import DeadLetterQueue
+
+# What invokes a function: API Gateway (routes in api_routes.py), an SQS event source mapping
+# (the queue in events.py names its consumer) or the table's stream (its ``stream`` below).
+Trigger = Literal["http", "sqs", "stream"]
 
 
 class AwsAccess(msgspec.Struct, frozen=True):
@@ -18,6 +21,20 @@ class AwsAccess(msgspec.Struct, frozen=True):
     # IAM actions, granted on the declared resource only (the table and its indexes, the bus,
     # the user pool). Cognito's user APIs (SignUp, InitiateAuth, ...) are unsigned: no action.
     actions: tuple[str, ...] = ()
+
+
+class StreamSource(msgspec.Struct, frozen=True, kw_only=True):
+    """The main table's stream feeding a function: which records, in what batches, retried how."""
+
+    event_name: Literal["INSERT", "MODIFY", "REMOVE"]
+    # Only records of items whose partition key starts with this (filtered before invoking).
+    partition_prefix: str
+    batch_size: int
+    batching_window_seconds: int
+    # Retries of a failing batch (halved on each error) before it is recorded and skipped.
+    retry_attempts: int
+    # Where Lambda records a batch that still fails: shard and sequence numbers, for a replay.
+    failures: DeadLetterQueue
 
 
 class FunctionDeclaration(msgspec.Struct, frozen=True):
@@ -31,6 +48,11 @@ class FunctionDeclaration(msgspec.Struct, frozen=True):
     # Everything it calls: the functions stack grants exactly this, and its bundle keeps
     # botocore's data for exactly these services.
     access: tuple[AwsAccess, ...] = ()
+    stream: StreamSource | None = None  # with trigger "stream" only
+
+    def __post_init__(self) -> None:
+        if (self.trigger == "stream") != (self.stream is not None):
+            raise ValueError(f"{self.service}: a stream trigger and a stream source go together")
 
     @property
     def aws_services(self) -> tuple[str, ...]:
@@ -58,25 +80,42 @@ def _table(*actions: str) -> AwsAccess:
     return AwsAccess("dynamodb", tuple(f"dynamodb:{action}" for action in actions))
 
 
+# Where CloudFront fronts the API (prod), HTTP functions read its origin secret once per
+# container to refuse requests that bypassed it; elsewhere they never call Secrets Manager.
+_ORIGIN_SECRET = AwsAccess("secretsmanager", ("secretsmanager:GetSecretValue",))
+# The feature flags, from AppConfig (where deployed; the declared defaults otherwise).
+_FEATURE_FLAGS = AwsAccess(
+    "appconfigdata", ("appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration")
+)
+
+
 FUNCTIONS: dict[str, FunctionDeclaration] = {
     declaration.service: declaration
     for declaration in (
         FunctionDeclaration(
             service="products",
             handler="services.products.handler.handler",
-            access=(_table("GetItem", "PutItem", "Query", "Scan"),),
+            access=(_table("GetItem", "PutItem", "Query", "Scan"), _ORIGIN_SECRET),
         ),
         FunctionDeclaration(
             service="orders",
             handler="services.orders.handler.handler",
             # TransactWriteItems is authorized per contained Put; events leave through the outbox.
-            access=(_table("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),),
+            access=(
+                _table("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
+                _FEATURE_FLAGS,
+                _ORIGIN_SECRET,
+            ),
         ),
         FunctionDeclaration(
             service="auth",
             handler="services.auth.handler.handler",
             # UserRegistered leaves through the outbox: one PutItem of an OUTBOX# item.
-            access=(_table("PutItem"), AwsAccess("cognito-idp", ("cognito-idp:AdminGetUser",))),
+            access=(
+                _table("PutItem"),
+                AwsAccess("cognito-idp", ("cognito-idp:AdminGetUser",)),
+                _ORIGIN_SECRET,
+            ),
         ),
         FunctionDeclaration(
             service="users",
@@ -87,12 +126,13 @@ FUNCTIONS: dict[str, FunctionDeclaration] = {
                 AwsAccess(
                     "cognito-idp", ("cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser")
                 ),
+                _ORIGIN_SECRET,
             ),
         ),
         FunctionDeclaration(
             service="notifications",
             handler="services.notifications.handler.handler",
-            access=(_table("Query"),),
+            access=(_table("Query"), _ORIGIN_SECRET),
         ),
         FunctionDeclaration(
             service="notifications-consumer",
@@ -104,6 +144,26 @@ FUNCTIONS: dict[str, FunctionDeclaration] = {
                 AwsAccess("cognito-idp", ("cognito-idp:AdminGetUser",)),
                 AwsAccess("sesv2", ("ses:SendEmail",)),
                 AwsAccess("sns", ("sns:Publish",)),
+            ),
+        ),
+        FunctionDeclaration(
+            service="event-relay",
+            handler="services.event_relay.handler.handler",
+            memory_mb=512,
+            timeout_seconds=30,
+            trigger="stream",
+            # It publishes what every service recorded in the outbox: every declared source.
+            access=(AwsAccess("events", ("events:PutEvents",)),),
+            stream=StreamSource(
+                event_name="INSERT",
+                partition_prefix=OUTBOX_PREFIX,
+                batch_size=100,
+                batching_window_seconds=0,  # an event should not wait for others
+                retry_attempts=10,
+                failures=DeadLetterQueue(
+                    logical_id="OutboxRelayFailures",
+                    name="serverless-blueprint-outbox-relay-failures",
+                ),
             ),
         ),
     )

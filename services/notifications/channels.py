@@ -13,14 +13,11 @@ import msgspec
 from aws_lambda_powertools import Logger
 
 from libs.aws_clients import AwsClients
-from libs.config import settings
+from libs.config import NOTIFICATION_CHANNELS, NOTIFICATION_SENDER, settings
 from services.notifications.models import Channel
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
-
-NOTIFICATION_CHANNELS = "NOTIFICATION_CHANNELS"
-NOTIFICATION_SENDER = "NOTIFICATION_SENDER"  # the SES-verified From address
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from libs.caller import caller_of
 from libs.config import settings
+from libs.flag_client import FlagClient
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, decode_query, json_response
 from libs.problems import InvalidParam, NotFound, ValidationFailed
@@ -16,6 +17,7 @@ from services.orders.models import ChangeStatus, OrderPage, OrderQuery, PlaceOrd
 
 api = HttpFunction("orders")
 app = api.app
+flags = FlagClient.from_settings(settings())
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as in the IETF draft
 _ORDER_ID = re.compile(r"^[0-9a-f-]{36}$")
@@ -44,8 +46,9 @@ async def place_order() -> Response[str]:
     request = decode_body(app.current_event, PlaceOrder)
     key = _idempotency_key()
     db = await api.clients.dynamodb()
+    current = await flags.current()
     placed = await ordering.place_order(
-        db, settings().table_name, caller, request, key, api.correlation_id
+        db, settings().table_name, caller, request, key, api.correlation_id, flags=current.orders
     )
     order = placed.order
     headers = {"Location": f"/orders/{order.order_id}"}

@@ -32,7 +32,10 @@ class ShippingAddress(msgspec.Struct, rename="camel", kw_only=True, forbid_unkno
 
 
 class PlaceOrder(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
-    """The body of POST /orders; prices are never taken from the client."""
+    """The body of POST /orders; prices are never taken from the client.
+
+    50 lines is the schema's hard cap; the ``orders`` feature flag may allow fewer (ordering.py).
+    """
 
     items: Annotated[list[LineRequest], msgspec.Meta(min_length=1, max_length=50)]
     shipping_address: ShippingAddress | None = None

@@ -13,6 +13,7 @@ from libs.caller import Caller
 from libs.domain_events import OrderCreated, OrderStatusChanged, utc_now
 from libs.domain_events import OrderLine as EventLine
 from libs.problems import Conflict, InvalidParam, NotFound, ValidationFailed
+from libs.resources.feature_flags import OrderFlags
 from libs.resources.user_pool import ADMIN_GROUP
 from services.orders import order_table
 from services.orders.models import (
@@ -36,6 +37,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     "CANCELLED": frozenset(),
 }
 OWNER_MAY_SET: frozenset[OrderStatus] = frozenset({"CANCELLED"})
+# The declared defaults, for callers that read no feature flags.
+DEFAULT_FLAGS = OrderFlags()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,16 @@ class StatusChange:
 def request_fingerprint(request: PlaceOrder) -> str:
     """A hash of what the request asks for, to tell a replay from a reuse of the key."""
     return hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+
+
+def check_order_size(request: PlaceOrder, flags: OrderFlags) -> None:
+    """422 naming ``items`` when the order has more lines than the feature flag allows now."""
+    limit = flags.max_items_per_order
+    if len(request.items) > limit:
+        raise ValidationFailed(
+            f"An order may have at most {limit} lines",
+            invalid_params=[InvalidParam("items", f"More than {limit} lines")],
+        )
 
 
 async def price_lines(
@@ -99,17 +112,21 @@ async def place_order(
     request: PlaceOrder,
     idempotency_key: str | None,
     correlation_id: str | None = None,
+    *,
+    flags: OrderFlags = DEFAULT_FLAGS,
 ) -> PlacedOrder:
     """Price and store a new order with its OrderCreated event; a keyed replay returns the first.
 
     The event is committed with the order (transactional outbox), so it is published even if
-    this process dies right after the write; a replay writes, and so announces, nothing.
+    this process dies right after the write; a replay writes, and so announces, nothing. The
+    size limit is checked after the replay: an order accepted before a lower limit stays replayable.
     """
     fingerprint = request_fingerprint(request)
     if idempotency_key is not None:
         replay = await _replay(db, table, caller, idempotency_key, fingerprint)
         if replay is not None:
             return replay
+    check_order_size(request, flags)
     lines, currency = await price_lines(db, table, request)
     now = utc_now()
     order = Order(

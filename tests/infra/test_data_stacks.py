@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from libs.resources.events import CONSUMER_QUEUES, EVENTS, RULES
+from libs.resources.functions import FUNCTIONS
 from libs.resources.table import MAIN_TABLE
 from libs.resources.user_pool import USER_POOL
 from tests.infra.conftest import Synthesized
@@ -96,7 +97,8 @@ def test_every_queue_is_encrypted_with_the_messaging_key_and_refuses_plain_http(
     synthesized: Synthesized,
 ) -> None:
     queues = synthesized.resources("AWS::SQS::Queue")
-    assert len(queues) == 2 * len(CONSUMER_QUEUES)
+    stream_failures = [f for f in FUNCTIONS.values() if f.stream is not None]
+    assert len(queues) == 2 * len(CONSUMER_QUEUES) + len(stream_failures)
     for queue in queues.values():
         assert "MessagingKey" in json.dumps(queue["Properties"]["KmsMasterKeyId"])
     policies = synthesized.resources("AWS::SQS::QueuePolicy").values()

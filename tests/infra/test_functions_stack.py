@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from libs import config
 from libs.resources.environments import ENVIRONMENTS
 from libs.resources.events import CONSUMER_QUEUES
 from libs.resources.functions import FUNCTIONS
@@ -145,7 +146,13 @@ def test_duration_alarm_at_the_declared_share_of_each_timeout(synthesized: Synth
 def test_consumer_queues_feed_their_function_alias_with_partial_batch_responses(
     synthesized: Synthesized,
 ) -> None:
-    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping", "Functions")
+    mappings = {
+        logical_id: mapping
+        for logical_id, mapping in synthesized.resources(
+            "AWS::Lambda::EventSourceMapping", "Functions"
+        ).items()
+        if "StartingPosition" not in mapping["Properties"]  # queues have none; streams do
+    }
     assert len(mappings) == len(CONSUMER_QUEUES)
     for mapping, queue in zip(mappings.values(), CONSUMER_QUEUES, strict=True):
         properties = mapping["Properties"]
@@ -153,3 +160,81 @@ def test_consumer_queues_feed_their_function_alias_with_partial_batch_responses(
         assert properties["BatchSize"] == queue.batch_size
         # The alias, so that canaries cover consumers too.
         assert json.dumps(properties["FunctionName"]).endswith(':live"]]}')
+
+
+def test_the_tables_stream_feeds_the_outbox_relay_filtered_bisected_and_bounded(
+    synthesized: Synthesized,
+) -> None:
+    # Given the relay's declared stream source
+    relay = FUNCTIONS["event-relay"]
+    assert relay.stream is not None
+    # When synthesized, Then one mapping reads the table's stream into the relay's live alias
+    (mapping,) = [
+        m["Properties"]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping", "Functions").values()
+        if "StartingPosition" in m["Properties"]
+    ]
+    assert "StreamArn" in json.dumps(mapping["EventSourceArn"])
+    assert "EventRelayLive" in json.dumps(mapping["FunctionName"])
+    assert json.dumps(mapping["FunctionName"]).endswith(':live"]]}')
+    # From the oldest record, retried in halves, resumed after the reported record, bounded
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["MaximumRetryAttempts"] == relay.stream.retry_attempts
+    assert mapping["BatchSize"] == relay.stream.batch_size
+    # Only INSERTs of outbox items invoke it
+    (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"PK": {"S": [{"prefix": "OUTBOX#"}]}}},
+    }
+    # And a batch that still fails is recorded in the declared failure queue
+    destination = json.dumps(mapping["DestinationConfig"]["OnFailure"]["Destination"])
+    assert relay.stream.failures.logical_id in destination
+
+
+def environments_by_handler(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        handler: properties["Environment"]["Variables"]
+        for handler, properties in functions_by_handler(synthesized).items()
+    }
+
+
+def test_only_flag_readers_are_told_where_the_feature_flags_are(synthesized: Synthesized) -> None:
+    flag_variables = {config.FLAGS_APPLICATION, config.FLAGS_ENVIRONMENT, config.FLAGS_PROFILE}
+    for declaration in FUNCTIONS.values():
+        variables = environments_by_handler(synthesized)[declaration.handler]
+        if "appconfigdata" in declaration.aws_services:
+            assert flag_variables <= set(variables)
+            assert "Config" in json.dumps([variables[name] for name in flag_variables])
+        else:
+            assert not flag_variables & set(variables)
+    assert "appconfigdata" in FUNCTIONS["orders"].aws_services
+
+
+def test_http_functions_know_the_origin_secret_in_prod_only(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    http = [d for d in FUNCTIONS.values() if d.trigger == "http"]
+    for declaration in http:
+        assert (
+            config.ORIGIN_VERIFY_SECRET_ARN not in environments_by_handler(dev)[declaration.handler]
+        )
+        secret = environments_by_handler(prod)[declaration.handler][config.ORIGIN_VERIFY_SECRET_ARN]
+        assert "OriginSecret" in json.dumps(secret)
+    for declaration in FUNCTIONS.values():
+        if declaration.trigger != "http":
+            assert (
+                config.ORIGIN_VERIFY_SECRET_ARN
+                not in environments_by_handler(prod)[declaration.handler]
+            )
+
+
+def test_the_notifications_consumer_sends_for_real_from_the_declared_sender(
+    synthesized: Synthesized,
+) -> None:
+    variables = environments_by_handler(synthesized)[FUNCTIONS["notifications-consumer"].handler]
+    assert variables[config.NOTIFICATION_CHANNELS] == "aws"
+    sender = ENVIRONMENTS[synthesized.name].notification_sender
+    assert variables[config.NOTIFICATION_SENDER] == sender

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from libs.resources.api_routes import ROUTES
@@ -99,3 +100,14 @@ def test_budget_notifies_at_the_declared_shares_of_the_monthly_amount(
 
 def test_every_route_objective_names_a_declared_route() -> None:
     assert set(SLO.route_latency) <= {route.route_key for route in ROUTES}
+
+
+def test_any_batch_the_outbox_relay_gave_up_on_pages(synthesized: Synthesized) -> None:
+    for declaration in FUNCTIONS.values():
+        if declaration.stream is None:
+            continue
+        name = f"{declaration.stream.failures.name}-{synthesized.name}-Queue-Message-Count"
+        alarm = alarm_named(synthesized, name)
+        assert alarm["Threshold"] == ALARMS.dlq_messages
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert "Critical" in json.dumps(alarm["AlarmActions"])

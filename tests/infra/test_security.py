@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from libs.resources.environments import ENVIRONMENTS
+from libs.resources.events import EVENTS
 from libs.resources.functions import FUNCTIONS
-from stacks.functions import own_event_sources
+from stacks.functions import publishable_sources
 from tests.infra.conftest import Synthesized
 
 # Actions allowed on Resource "*": X-Ray's, which have no resource-level permissions, and SMS
@@ -67,6 +69,7 @@ def test_each_function_gets_exactly_its_declared_table_actions_on_table_and_inde
             s
             for s in function_policy(synthesized, service)
             if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+            and "StreamArn" not in json.dumps(s["Resource"])
         ]
         declared = declaration.actions_on("dynamodb")
         if not declared:
@@ -81,6 +84,7 @@ def test_each_function_gets_exactly_its_declared_table_actions_on_table_and_inde
 
 
 def test_put_events_is_limited_to_the_functions_own_source(synthesized: Synthesized) -> None:
+    publishers = 0
     for service, declaration in FUNCTIONS.items():
         publishing = [
             s
@@ -92,17 +96,57 @@ def test_put_events_is_limited_to_the_functions_own_source(synthesized: Synthesi
             continue
         (statement,) = publishing
         assert statement["Condition"] == {
-            "StringEquals": {"events:source": own_event_sources(declaration)}
+            "StringEquals": {"events:source": publishable_sources(declaration)}
         }
         assert "EventBus" in json.dumps(statement["Resource"])
+        publishers += 1
+    assert publishers >= 1
+
+
+def test_only_the_outbox_relay_may_put_every_services_events(synthesized: Synthesized) -> None:
+    # Given the relay, which publishes what each service wrote to the outbox
+    relay = FUNCTIONS["event-relay"]
+    (statement,) = [
+        s
+        for s in function_policy(synthesized, "event-relay")
+        if "events:PutEvents" in as_list(s["Action"])
+    ]
+    # Then it may put exactly the declared sources, and no other function declares PutEvents
+    declared = sorted({event.SOURCE for event in EVENTS})
+    assert statement["Condition"] == {"StringEquals": {"events:source": declared}}
+    assert publishable_sources(relay) == declared
+    assert [k for k, d in FUNCTIONS.items() if d.actions_on("events")] == ["event-relay"]
+
+
+def test_only_the_stream_consumer_reads_the_stream_and_only_the_stream(
+    synthesized: Synthesized,
+) -> None:
+    readers = set()
+    for service in FUNCTIONS:
+        for statement in function_policy(synthesized, service):
+            if "StreamArn" in json.dumps(statement["Resource"]):
+                readers.add(service)
+                assert set(as_list(statement["Action"])) <= {
+                    "dynamodb:ListStreams",
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                }
+    assert readers == {key for key, f in FUNCTIONS.items() if f.trigger == "stream"}
 
 
 def test_table_key_use_is_limited_to_dynamodb(synthesized: Synthesized) -> None:
-    for service in FUNCTIONS:
+    for service, declaration in FUNCTIONS.items():
         for statement in function_policy(synthesized, service):
-            if "DataKey" in json.dumps(statement["Resource"]):
-                condition = statement["Condition"]["StringEquals"]["kms:ViaService"]
-                assert condition == "dynamodb.us-east-1.amazonaws.com"
+            if "DataKey" not in json.dumps(statement["Resource"]):
+                continue
+            if "Condition" not in statement and declaration.trigger == "stream":
+                # Lambda reads the stream with the relay's role; CDK's stream grant adds Decrypt
+                # on the table's key unconditioned. Reading only: nothing is encrypted with it.
+                assert sorted(as_list(statement["Action"])) == ["kms:Decrypt", "kms:DescribeKey"]
+                continue
+            condition = statement["Condition"]["StringEquals"]["kms:ViaService"]
+            assert condition == "dynamodb.us-east-1.amazonaws.com"
 
 
 def test_keys_rotate_and_topics_are_encrypted(synthesized: Synthesized) -> None:
@@ -152,3 +196,65 @@ def test_service_discovery_parameters_follow_the_naming_scheme(synthesized: Synt
         f"{prefix}/api/url",
     } | {f"{prefix}/{service}/function-arn" for service in FUNCTIONS}
     assert expected <= names
+
+
+def statements_with_action(
+    synthesized: Synthesized, service: str, action: str
+) -> list[dict[str, Any]]:
+    return [s for s in function_policy(synthesized, service) if action in as_list(s["Action"])]
+
+
+def test_email_is_sent_only_from_the_declared_sender_identity(synthesized: Synthesized) -> None:
+    sender = ENVIRONMENTS[synthesized.name].notification_sender
+    for service, declaration in FUNCTIONS.items():
+        sending = statements_with_action(synthesized, service, "ses:SendEmail")
+        if "sesv2" not in declaration.aws_services:
+            assert sending == []
+            continue
+        (statement,) = sending
+        assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": sender}}
+        resources = json.dumps(statement["Resource"])
+        assert f":identity/{sender.partition('@')[2]}" in resources
+        assert f":identity/{sender}" in resources
+
+
+def test_sms_publishing_is_the_documented_star_exception(synthesized: Synthesized) -> None:
+    (statement,) = statements_with_action(synthesized, "notifications-consumer", "sns:Publish")
+    assert statement["Resource"] == "*"
+    role = synthesized.resources("AWS::IAM::Role", "Functions")
+    (consumer_role,) = [r for i, r in role.items() if i.startswith("NotificationsConsumerRole")]
+    reasons = [
+        rule["reason"]
+        for rule in consumer_role["Metadata"]["cdk_nag"]["rules_to_suppress"]
+        if rule["id"] == "AwsSolutions-IAM5"
+    ]
+    assert any("SMS" in reason for reason in reasons)
+
+
+def test_feature_flags_are_readable_from_their_profile_only(synthesized: Synthesized) -> None:
+    for service, declaration in FUNCTIONS.items():
+        reading = statements_with_action(
+            synthesized, service, "appconfig:StartConfigurationSession"
+        )
+        if "appconfigdata" not in declaration.aws_services:
+            assert reading == []
+            continue
+        (statement,) = reading
+        assert sorted(as_list(statement["Action"])) == [
+            "appconfig:GetLatestConfiguration",
+            "appconfig:StartConfigurationSession",
+        ]
+        arn = json.dumps(statement["Resource"])
+        assert all(part in arn for part in ("/environment/", "/configuration/", "FeatureFlags"))
+
+
+def test_only_prod_reads_the_origin_secret_and_only_that_secret(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    readers = [k for k, d in FUNCTIONS.items() if "secretsmanager" in d.aws_services]
+    assert readers
+    for service in readers:
+        assert statements_with_action(dev, service, "secretsmanager:GetSecretValue") == []
+        (statement,) = statements_with_action(prod, service, "secretsmanager:GetSecretValue")
+        assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+        assert "OriginSecret" in json.dumps(statement["Resource"])

@@ -1,0 +1,51 @@
+"""Outbox relay function: the table's stream → the outbox events it carries → the event bus.
+
+Lambda's event source mapping (``stacks/functions.py``) delivers only INSERTs of outbox items, a
+shard's records in order; a failed PutEvents is reported as a partial batch failure so the shard
+resumes from that record. Locally the emulator runs the same relay (``emulator/event_relay.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from libs.aws_clients import AwsClients
+from libs.config import settings
+from libs.container_loop import ContainerLoop
+from libs.http_function import metrics_namespace
+from services.event_relay.stream_batch import relay_batch
+
+SERVICE = "event-relay"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=metrics_namespace(SERVICE), service=SERVICE)
+tracer = Tracer(service=SERVICE)
+clients = AwsClients()
+loop = ContainerLoop()
+
+
+async def relay(event: dict[str, Any]) -> dict[str, Any]:
+    """Relay one batch of stream records; the partial batch response."""
+    records = event.get("Records") or []
+    relayed = await relay_batch(await clients.events(), settings().event_bus_name, records)
+    logger.info(
+        "batch relayed",
+        extra={
+            "records": len(records),
+            "published": relayed.published,
+            "resume_from": relayed.resume_from,
+        },
+    )
+    metrics.add_metric(name="EventsRelayed", unit="Count", value=relayed.published)
+    return relayed.batch_response()
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda's entrypoint: the batch runs on the container's event loop."""
+    return loop.run(relay(event))

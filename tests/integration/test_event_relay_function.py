@@ -1,0 +1,174 @@
+"""The outbox relay function (AWS's stream consumer) on real stream records from the emulator.
+
+Its container gets the records DynamoDB Streams holds for an order and an event, as Lambda would,
+and publishes to a bus of this test's own, whose rule feeds a queue the test reads.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import pytest
+from aiobotocore.session import get_session
+
+from emulator.function_pool import FunctionPool
+from emulator.local_stack import LocalStack
+from emulator.provision import function_environment
+from libs import config
+from libs.domain_events import UserDeleted, utc_now
+from libs.outbox import record_event
+from libs.resources.events import EVENTS
+from libs.resources.functions import FUNCTIONS
+from services.event_relay.stream_batch import relay_batch
+from services.orders import order_table, ordering
+from services.orders.models import Order, OrderLine
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+pytestmark = pytest.mark.integration
+
+
+class RelayTarget(msgspec.Struct, frozen=True):
+    """A bus of this test's own, with a rule sending every declared event to ``queue_url``."""
+
+    name: str
+    queue_url: str
+
+
+def options(stack: LocalStack) -> dict[str, Any]:
+    return {
+        "endpoint_url": stack.endpoint_url,
+        "region_name": stack.outputs.region,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+
+
+@pytest.fixture(scope="module")
+async def aws(stack: LocalStack) -> AsyncIterator[dict[str, Any]]:
+    """DynamoDB Streams, EventBridge and SQS clients on the emulator."""
+    session = get_session()
+    async with (
+        session.create_client("dynamodbstreams", **options(stack)) as streams,
+        session.create_client("events", **options(stack)) as events,
+        session.create_client("sqs", **options(stack)) as sqs,
+    ):
+        yield {"streams": streams, "events": events, "sqs": sqs}
+
+
+@pytest.fixture(scope="module")
+async def target(aws: dict[str, Any]) -> RelayTarget:
+    events, sqs = aws["events"], aws["sqs"]
+    name = f"relay-test-{uuid.uuid4().hex[:8]}"
+    await events.create_event_bus(Name=name)
+    queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
+    queue_arn = (await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"]))[
+        "Attributes"
+    ]["QueueArn"]
+    pattern = {"source": sorted({event.SOURCE for event in EVENTS})}
+    await events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps(pattern))
+    await events.put_targets(
+        Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}]
+    )
+    return RelayTarget(name=name, queue_url=queue_url)
+
+
+@pytest.fixture(scope="module")
+async def relay_function(stack: LocalStack, target: RelayTarget) -> AsyncIterator[FunctionPool]:
+    """The relay function in a container, publishing to the test's bus."""
+    environment = function_environment(stack.outputs) | {config.EVENT_BUS_NAME: target.name}
+    pool = FunctionPool(FUNCTIONS["event-relay"], environment, function_name="event-relay")
+    yield pool
+    pool.close()
+
+
+async def stream_records_about(
+    stack: LocalStack, streams: Any, positions: dict[str, str], ids: set[str]
+) -> list[dict[str, Any]]:
+    """The stream's records since ``positions`` whose item key names one of ``ids``, in order."""
+    assert stack.outbox_relay is not None
+    arn = stack.outbox_relay.stream_arn
+    shards = (await streams.describe_stream(StreamArn=arn))["StreamDescription"]["Shards"]
+    found = []
+    for shard in shards:
+        shard_id = shard["ShardId"]
+        position = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": positions[shard_id]}
+            if shard_id in positions
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = (await streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **position))[
+            "ShardIterator"
+        ]
+        records = (await streams.get_records(ShardIterator=iterator, Limit=1000))["Records"]
+        found += [r for r in records if any(i in json.dumps(r["dynamodb"]["Keys"]) for i in ids)]
+    return found
+
+
+async def an_order_and_a_deletion(
+    stack: LocalStack, dynamodb: DynamoDBClient, table: str, streams: Any
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Stream records of a committed order with its event, then of a recorded event; event ids."""
+    assert stack.outbox_relay is not None
+    before = stack.outbox_relay.positions
+    now = utc_now()
+    order = Order(
+        order_id=str(uuid.uuid4()),
+        user_id=str(uuid.uuid4()),
+        status="PENDING",
+        items=[OrderLine(product_id="usb-c-hub", name="USB-C hub", quantity=1, unit_price=3450)],
+        total=3450,
+        currency="EUR",
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    created = ordering.order_created(order)
+    deleted = UserDeleted(user_id=order.user_id)
+    await order_table.insert_order(dynamodb, table, order, None, events=[created])
+    await record_event(dynamodb, table, deleted)
+    ids = {order.order_id, created.event_id, deleted.event_id}
+    records = await stream_records_about(stack, streams, before, ids)
+    return records, {created.event_id, deleted.event_id}
+
+
+async def received_event_ids(sqs: Any, queue_url: str) -> list[str]:
+    response = await sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"])["detail"]["eventId"] for m in response.get("Messages", [])]
+
+
+async def test_the_function_publishes_each_outbox_event_of_a_batch_and_reports_no_failure(
+    stack: LocalStack,
+    dynamodb: DynamoDBClient,
+    table_name: str,
+    aws: dict[str, Any],
+    target: RelayTarget,
+    relay_function: FunctionPool,
+) -> None:
+    # Given the stream records of an order (its item and its event) and of a recorded event
+    records, event_ids = await an_order_and_a_deletion(stack, dynamodb, table_name, aws["streams"])
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "INSERT"]
+    # When Lambda hands them to the relay function
+    response = await relay_function.invoke({"Records": records})
+    # Then nothing failed, and exactly the two events (not the order item) reached the bus
+    assert response == {"batchItemFailures": []}
+    assert sorted(await received_event_ids(aws["sqs"], target.queue_url)) == sorted(event_ids)
+
+
+async def test_a_batch_that_cannot_be_published_resumes_from_its_first_record(
+    stack: LocalStack, dynamodb: DynamoDBClient, table_name: str, aws: dict[str, Any]
+) -> None:
+    # Given real stream records, and a bus that does not exist
+    records, _ = await an_order_and_a_deletion(stack, dynamodb, table_name, aws["streams"])
+    missing = f"missing-{uuid.uuid4().hex[:8]}"
+    # When the batch is relayed
+    relayed = await relay_batch(aws["events"], missing, records)
+    # Then nothing was published and Lambda is told to retry from the first record
+    assert relayed.published == 0
+    first = records[0]["dynamodb"]["SequenceNumber"]
+    assert relayed.batch_response() == {"batchItemFailures": [{"itemIdentifier": first}]}
