@@ -46,3 +46,13 @@ deploy env="dev":
 # What deploying an environment would change (needs AWS credentials).
 diff env="dev":
     npx --yes aws-cdk@2 diff --all --context env={{env}}
+
+# Cold init, warm latency and bundle size: ours vs a conventional baseline vs the raw SDK floor
+# (`just bench --quick` for a smoke run). Writes bench/results/latest.{json,md,png}.
+bench *args:
+    uv run --group bench python -m bench {{args}}
+
+# Locust against the local stack (or `--outputs FILE` of a deployed stage), gated by the SLOs.
+# `just load --users 40 --duration 2m`; reports go to loadtests/results/.
+load *args:
+    uv run --group load python -m loadtests {{args}}

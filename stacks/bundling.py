@@ -32,15 +32,20 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 PYTHON_VERSION = "3.13"
 PLATFORM = "aarch64-manylinux2014"
 # Bump when what a bundle contains changes for the same sources, to invalidate caches and hashes.
-BUNDLE_FORMAT = "3"
+BUNDLE_FORMAT = "4"
 # Where Lambda unpacks the bundle: compiled files name their sources under it.
 TASK_ROOT = "/var/task"
 
-# Parts of the dependencies no function uses at run time.
+# Parts of the dependencies no function uses at run time (directories and files).
 _NEVER_SHIPPED = (
     "bin",
     "aws_lambda_powertools/event_handler/openapi/swagger_ui",
+    # aiohttp's compiled WebSocket reader (2 MB): no function opens a WebSocket, and aiohttp
+    # falls back to its pure-Python reader if one ever does.
+    "aiohttp/_websocket/reader_c.cpython-313-aarch64-linux-gnu.so",
 )
+# Build inputs and type stubs that wheels carry along: never imported.
+_NEVER_SHIPPED_SUFFIXES = (".pyi", ".pyx", ".pxd", ".c", ".h")
 _BOTOCORE_DATA = Path("botocore") / "data"
 
 
@@ -146,8 +151,12 @@ class RuntimeDependencies:
         )
         for never in _NEVER_SHIPPED:
             shutil.rmtree(staging / never, ignore_errors=True)
+            (staging / never).unlink(missing_ok=True)
+        for path in staging.rglob("*"):
+            if path.suffix in _NEVER_SHIPPED_SUFFIXES and path.is_file():
+                path.unlink()
         if self.compiler:
-            precompile(self.compiler, staging, staging)
+            precompile_sourceless(self.compiler, staging)
         try:
             staging.rename(target)
         except OSError:  # another synth finished the same install first
@@ -164,6 +173,22 @@ def precompile(interpreter: Path, tree: Path, root: Path) -> None:
         *("--invalidation-mode", "unchecked-hash", "-s", str(root), "-p", TASK_ROOT, str(tree)),
         check=False,  # a module that does not compile for 3.13 simply ships as source
     )
+
+
+def precompile_sourceless(interpreter: Path, tree: Path) -> None:
+    """Compile the dependencies in place of their sources (``x.py`` becomes ``x.pyc``).
+
+    Shipping both doubled their size for nothing Lambda needs; only tracebacks inside
+    dependencies lose their source lines. A module that does not compile keeps its source.
+    """
+    _run(
+        *(str(interpreter), "-m", "compileall", "-q", "-b", "-j", "0"),
+        *("--invalidation-mode", "unchecked-hash", "-s", str(tree), "-p", TASK_ROOT, str(tree)),
+        check=False,
+    )
+    for source in tree.rglob("*.py"):
+        if source.with_suffix(".pyc").is_file():
+            source.unlink()
 
 
 def _run(*command: str, check: bool = True, cwd: Path | None = None) -> CompletedProcess[str]:

@@ -58,6 +58,21 @@ def test_bytecode_is_precompiled_exactly_when_a_313_interpreter_exists(dev: Synt
     assert not list(asset_of(dev, "orders").rglob("*.cpython-311.pyc"))
 
 
+def test_dependencies_ship_as_bytecode_alone_and_without_build_inputs(dev: Synthesized) -> None:
+    # Given the orders function's asset
+    asset = asset_of(dev, "orders")
+    botocore = asset / "botocore"
+    # Then a dependency is compiled in place of its source when a 3.13 interpreter exists
+    if bundling.python_313() is not None:
+        assert (botocore / "client.pyc").is_file()
+        assert not (botocore / "client.py").exists()
+    # And stubs, Cython sources and the unused WebSocket reader are left out
+    for pattern in ("*.pyi", "*.pyx", "*.pxd", "reader_c.*.so"):
+        assert not list(asset.rglob(pattern)), pattern
+    # While the project's own code keeps its sources (tracebacks show the lines)
+    assert (asset / "services" / "orders" / "ordering.py").is_file()
+
+
 def test_every_bundle_is_well_under_lambdas_unzipped_limit(synthesized: Synthesized) -> None:
     sizes = bundle_sizes(synthesized.directory)
     assert len(sizes) == len(FUNCTIONS)

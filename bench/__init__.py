@@ -1,0 +1,1 @@
+"""`just bench`: our handlers against a conventional baseline and the raw SDK floor, measured."""

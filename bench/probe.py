@@ -1,0 +1,165 @@
+"""A child process the bench drives: one implementation's handlers, invoked and timed in-process.
+
+``python -m bench.probe warm VARIANT`` reads its spec from stdin, then answers commands
+``ENDPOINT COUNT`` with a JSON line of latencies. ``python -m bench.probe cold VARIANT SERVICE``
+imports one handler, answers one request and reports on stderr: the parent times the process.
+Only the standard library is imported at module level, so a cold probe measures the handler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from bench.events import BenchContext, fresh, http_event
+
+ENDPOINTS = ("get_order", "list_orders", "get_me", "post_order")
+SERVICE_OF = {
+    "get_order": "orders",
+    "list_orders": "orders",
+    "post_order": "orders",
+    "get_me": "users",
+}
+READY = "BENCH-READY"
+HANDLERS = {
+    "ours": "services.{service}.handler",
+    "baseline": "bench.baseline.{service}",
+}
+
+
+def events(spec: dict[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+    """A maker of each endpoint's next event."""
+    reader, writer, order_id = spec["reader_claims"], spec["writer_claims"], spec["order_id"]
+    get_order = http_event(
+        "GET /orders/{orderId}",
+        f"/orders/{order_id}",
+        reader,
+        path_parameters={"orderId": order_id},
+    )
+    list_orders = http_event("GET /orders", "/orders", reader)
+    get_me = http_event("GET /users/me", "/users/me", reader)
+    order = {
+        "items": [
+            {"productId": "usb-c-hub", "quantity": 2},
+            {"productId": "desk-lamp", "quantity": 1},
+        ],
+        "shippingAddress": {
+            "name": "Bench User",
+            "line1": "Main St 1",
+            "city": "Berlin",
+            "postalCode": "10115",
+            "country": "DE",
+        },
+    }
+    post_order = http_event("POST /orders", "/orders", writer, body=order)
+
+    def keyed() -> dict[str, Any]:
+        event = fresh(post_order)
+        event["headers"] = {**event["headers"], "idempotency-key": str(uuid.uuid4())}
+        return event
+
+    return {
+        "get_order": lambda: fresh(get_order),
+        "list_orders": lambda: fresh(list_orders),
+        "get_me": lambda: fresh(get_me),
+        "post_order": keyed,
+    }
+
+
+def handler_of(variant: str, service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entrypoint of ``service`` in ``variant`` (imported now)."""
+    import importlib
+
+    module = importlib.import_module(HANDLERS[variant].format(service=service))
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.handler
+    return handler
+
+
+def cold(variant: str, service: str) -> None:
+    spec = json.loads(os.environ["BENCH_SPEC"])
+    endpoint = "get_order" if service == "orders" else "get_me"
+    event = events(spec)[endpoint]()
+    response = handler_of(variant, service)(event, BenchContext(service))
+    sys.stderr.write(f"{READY} {response['statusCode']}\n")
+    sys.stderr.flush()
+
+
+def warm(variant: str) -> None:
+    protocol = os.fdopen(os.dup(1), "w")
+    # Handlers log to stdout: that goes nowhere, the protocol has its own descriptor.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    spec = json.loads(sys.stdin.readline())
+    makers = events(spec)
+    invoke = _invoker(variant, spec)
+    protocol.write(json.dumps({"ready": True}) + "\n")
+    protocol.flush()
+    for line in sys.stdin:
+        endpoint, count = line.split()
+        latencies, statuses, body = [], {}, None
+        for _ in range(int(count)):
+            event = makers[endpoint]()
+            started = time.perf_counter_ns()
+            try:
+                response = invoke(endpoint, event)
+            except Exception as error:  # counted and reported; one failure must not end the run
+                response = {"statusCode": f"raised {type(error).__name__}: {error}"[:200]}
+            latencies.append((time.perf_counter_ns() - started) / 1e6)
+            status = str(response.get("statusCode", 200))
+            statuses[status] = statuses.get(status, 0) + 1
+            body = response.get("body")
+        protocol.write(json.dumps({"ms": latencies, "statuses": statuses, "body": body}) + "\n")
+        protocol.flush()
+    closing = getattr(invoke, "close", None)
+    if closing is not None:
+        closing()
+
+
+def _invoker(variant: str, spec: dict[str, Any]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    if variant == "floor":
+        return _floor_invoker(spec)
+    handlers = {service: handler_of(variant, service) for service in ("orders", "users")}
+    contexts = {service: BenchContext(service) for service in handlers}
+
+    def invoke(endpoint: str, event: dict[str, Any]) -> dict[str, Any]:
+        service = SERVICE_OF[endpoint]
+        return handlers[service](event, contexts[service])
+
+    return invoke
+
+
+def _floor_invoker(spec: dict[str, Any]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    import asyncio
+
+    from bench.floor import RawCalls
+
+    env = spec["environment"]
+    raw = RawCalls(
+        env["TABLE_NAME"],
+        env["USER_POOL_ID"],
+        spec["reader_claims"]["sub"],
+        spec["writer_claims"]["sub"],
+        spec["order_id"],
+    )
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(raw.open())
+
+    def invoke(endpoint: str, _: dict[str, Any]) -> dict[str, Any]:
+        loop.run_until_complete(getattr(raw, endpoint)())
+        return {"statusCode": 200}
+
+    invoke.close = lambda: loop.run_until_complete(raw.close())  # type: ignore[attr-defined]
+    return invoke
+
+
+if __name__ == "__main__":
+    mode, variant, *rest = sys.argv[1:]
+    if mode == "cold":
+        cold(variant, rest[0])
+    else:
+        warm(variant)

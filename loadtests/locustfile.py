@@ -1,0 +1,89 @@
+"""A shop's traffic: browse, log in once, order with idempotency keys, read orders, profile, inbox.
+
+Users come from the JSON file in ``LOAD_USERS_FILE`` (created before the run through Cognito's
+admin API, for speed); each simulated user logs in once through the API. Requests are named by
+their route key, so the statistics line up with the SLO declaration.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import uuid
+from typing import Any
+
+from locust import FastHttpUser, between, task
+
+PRODUCTS = (
+    "mechanical-keyboard",
+    "usb-c-hub",
+    "noise-cancelling-headphones",
+    "serverless-patterns",
+    "python-concurrency",
+    "dynamodb-book",
+    "desk-lamp",
+    "notebook-a5",
+)
+CATEGORIES = ("electronics", "books", "office")
+_ACCOUNTS = json.loads(open(os.environ["LOAD_USERS_FILE"]).read())  # noqa: SIM115
+_NEXT_ACCOUNT = itertools.cycle(_ACCOUNTS)
+
+
+class Shopper(FastHttpUser):
+    """A logged-in customer: mostly browsing, sometimes ordering."""
+
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        account = next(_NEXT_ACCOUNT)
+        tokens = self._call("POST", "/auth/login", "POST /auth/login", json=account)
+        self.headers = {"Authorization": f"Bearer {tokens['accessToken']}"} if tokens else {}
+        self.order_ids: list[str] = []
+
+    @task(10)
+    def browse_products(self) -> None:
+        category = random.choice(CATEGORIES)
+        self._call("GET", f"/products?category={category}", "GET /products")
+
+    @task(8)
+    def view_product(self) -> None:
+        product = random.choice(PRODUCTS)
+        self._call("GET", f"/products/{product}", "GET /products/{productId}")
+
+    @task(3)
+    def place_order(self) -> None:
+        lines = random.sample(PRODUCTS, k=random.randint(1, 3))
+        body = {"items": [{"productId": p, "quantity": random.randint(1, 3)} for p in lines]}
+        headers = {**self.headers, "Idempotency-Key": str(uuid.uuid4())}
+        order = self._call("POST", "/orders", "POST /orders", json=body, headers=headers)
+        if order:
+            self.order_ids = [order["orderId"], *self.order_ids][:20]
+
+    @task(4)
+    def list_orders(self) -> None:
+        self._call("GET", "/orders?limit=10", "GET /orders", headers=self.headers)
+
+    @task(3)
+    def read_order(self) -> None:
+        if self.order_ids:
+            order_id = random.choice(self.order_ids)
+            self._call("GET", f"/orders/{order_id}", "GET /orders/{orderId}", headers=self.headers)
+
+    @task(2)
+    def read_profile(self) -> None:
+        self._call("GET", "/users/me", "GET /users/me", headers=self.headers)
+
+    @task(2)
+    def list_notifications(self) -> None:
+        self._call("GET", "/notifications", "GET /notifications", headers=self.headers)
+
+    def _call(self, method: str, path: str, name: str, **options: Any) -> Any:
+        """The JSON answer, or None; any non-2xx is a failure named by its status."""
+        with self.client.request(method, path, name=name, catch_response=True, **options) as r:
+            if not 200 <= r.status_code < 300:
+                r.failure(f"HTTP {r.status_code}")
+                return None
+            r.success()
+            return r.json() if r.content else None
