@@ -107,7 +107,13 @@ async def stream_records_about(
         ]
         records = (await streams.get_records(ShardIterator=iterator, Limit=1000))["Records"]
         found += [r for r in records if any(i in json.dumps(r["dynamodb"]["Keys"]) for i in ids)]
-    return found
+    # moto can show a record twice once it has restored a table copy after a cancelled
+    # transaction (see emulator/event_relay.py); a real stream holds each change once.
+    unique: dict[str, dict[str, Any]] = {}
+    for record in found:
+        change = record["eventName"] + json.dumps(record["dynamodb"]["Keys"], sort_keys=True)
+        unique.setdefault(change, record)
+    return list(unique.values())
 
 
 async def an_order_and_a_deletion(
