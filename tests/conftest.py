@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +51,31 @@ def _client_options(stack: LocalStack) -> dict[str, Any]:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
+
+
+@asynccontextmanager
+async def events_of(stack: LocalStack, source: str) -> AsyncIterator[tuple[Any, str]]:
+    """An SQS queue receiving every event of ``source`` from the bus, through a rule of its own.
+
+    Yields the SQS client and the queue URL; the rule and the queue are removed afterwards.
+    """
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    bus = stack.outputs.event_bus_name
+    session = get_session()
+    async with (
+        session.create_client("sqs", **_client_options(stack)) as sqs,
+        session.create_client("events", **_client_options(stack)) as events,
+    ):
+        queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
+        attributes = await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        pattern = json.dumps({"source": [source]})
+        await events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
+        target = {"Id": "q", "Arn": attributes["Attributes"]["QueueArn"]}
+        await events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+        yield sqs, queue_url
+        await events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
+        await events.delete_rule(Name=name, EventBusName=bus)
+        await sqs.delete_queue(QueueUrl=queue_url)
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from emulator.local_stack import LocalStack
 from libs.domain_events import UserRegistered
+from tests.conftest import events_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -118,29 +118,9 @@ def test_an_email_is_one_account_whatever_its_case(api_url: str) -> None:
 
 @pytest.fixture
 async def auth_events(stack: LocalStack) -> AsyncIterator[tuple[Any, str]]:
-    """A queue receiving every auth event from the bus, through a rule made for this test."""
-    options = {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    name = f"test-auth-{uuid.uuid4().hex[:8]}"
-    bus = stack.outputs.event_bus_name
-    async with (
-        get_session().create_client("sqs", **options) as sqs,
-        get_session().create_client("events", **options) as events,
-    ):
-        queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
-        attributes = await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-        pattern = json.dumps({"source": [UserRegistered.SOURCE]})
-        await events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
-        target = {"Id": "q", "Arn": attributes["Attributes"]["QueueArn"]}
-        await events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
-        yield sqs, queue_url
-        await events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
-        await events.delete_rule(Name=name, EventBusName=bus)
-        await sqs.delete_queue(QueueUrl=queue_url)
+    """A queue receiving every auth event from the bus."""
+    async with events_of(stack, UserRegistered.SOURCE) as captured:
+        yield captured
 
 
 async def test_a_confirmation_announces_the_new_user(

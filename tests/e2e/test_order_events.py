@@ -4,50 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import requests
-from aiobotocore.session import get_session
 
 from emulator.local_stack import LocalStack
 from libs.domain_events import OrderCreated, OrderStatusChanged
-from tests.conftest import SignedInUser
+from tests.conftest import SignedInUser, events_of
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 async def order_events(stack: LocalStack) -> AsyncIterator[tuple[Any, str]]:
-    """A queue receiving every orders event from the bus, through a rule made for this test."""
-    options = {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    name = f"test-orders-{uuid.uuid4().hex[:8]}"
-    async with (
-        get_session().create_client("sqs", **options) as sqs,
-        get_session().create_client("events", **options) as events,
-    ):
-        queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
-        arn = (await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"]))[
-            "Attributes"
-        ]["QueueArn"]
-        bus = stack.outputs.event_bus_name
-        await events.put_rule(
-            Name=name,
-            EventBusName=bus,
-            EventPattern=json.dumps({"source": [OrderCreated.SOURCE]}),
-        )
-        await events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-        yield sqs, queue_url
-        await events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
-        await events.delete_rule(Name=name, EventBusName=bus)
-        await sqs.delete_queue(QueueUrl=queue_url)
+    """A queue receiving every orders event from the bus."""
+    async with events_of(stack, OrderCreated.SOURCE) as captured:
+        yield captured
 
 
 async def received(sqs: Any, queue_url: str, count: int) -> list[dict[str, Any]]:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from aiobotocore.session import get_session
 
 from emulator.local_stack import LocalStack
 from libs.domain_events import UserDeleted
 from libs.table_keys import as_key, order_key, profile_key
-from tests.conftest import SignedInUser
+from tests.conftest import SignedInUser, events_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -237,31 +235,9 @@ async def test_a_retry_completes_a_deletion_that_stopped_half_way(
 
 @pytest.fixture
 async def user_events(stack: LocalStack) -> AsyncIterator[tuple[Any, str]]:
-    """A queue receiving every users event from the bus, through a rule made for this test."""
-    options = {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    name = f"test-users-{uuid.uuid4().hex[:8]}"
-    async with (
-        get_session().create_client("sqs", **options) as sqs,
-        get_session().create_client("events", **options) as events,
-    ):
-        queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
-        arn = (await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"]))[
-            "Attributes"
-        ]["QueueArn"]
-        bus = stack.outputs.event_bus_name
-        await events.put_rule(
-            Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [UserDeleted.SOURCE]})
-        )
-        await events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-        yield sqs, queue_url
-        await events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
-        await events.delete_rule(Name=name, EventBusName=bus)
-        await sqs.delete_queue(QueueUrl=queue_url)
+    """A queue receiving every users event from the bus."""
+    async with events_of(stack, UserDeleted.SOURCE) as captured:
+        yield captured
 
 
 async def test_deleting_the_account_announces_user_deleted(
