@@ -10,7 +10,6 @@ from typing import Any
 import jwt
 from aiobotocore.session import get_session
 
-from bench.moto_tracking import stop_tracking_dynamodb_models
 from emulator.backends import Backend, start_backend
 from emulator.jwt_authorizer import gateway_claims
 from emulator.provision import StackOutputs, function_environment, provision
@@ -52,7 +51,6 @@ class BenchStack:
 def start_bench_stack() -> BenchStack:
     """Start moto in this process, provision and seed it."""
     backend = start_backend("moto")
-    stop_tracking_dynamodb_models()
     try:
         return asyncio.run(_prepare(backend))
     except BaseException:

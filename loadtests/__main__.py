@@ -18,7 +18,6 @@ from typing import Any
 
 from aiobotocore.session import get_session
 
-from bench.moto_tracking import stop_tracking_dynamodb_models
 from emulator.local_stack import LocalStack
 from emulator.seed import seed_demo_data
 from loadtests.chart import latency_chart
@@ -54,7 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print("starting the local stack ...", flush=True)
-        stop_tracking_dynamodb_models()
         stack = LocalStack(
             port=0,
             outputs_path=args.out / "outputs.json",
