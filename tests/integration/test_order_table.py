@@ -12,7 +12,8 @@ from libs.caller import Caller
 from libs.domain_events import utc_now
 from libs.problems import Conflict, ValidationFailed
 from services.orders import order_table, ordering
-from services.orders.models import LineRequest, Order, OrderLine, PlaceOrder
+from services.orders.models import LineRequest, PlaceOrder
+from tests.integration.order_examples import an_order
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -22,21 +23,6 @@ pytestmark = pytest.mark.integration
 
 def a_caller() -> Caller:
     return Caller(user_id=f"user-{uuid.uuid4()}", groups=frozenset())
-
-
-def an_order(user_id: str, created_at: str | None = None) -> Order:
-    now = created_at or utc_now()
-    return Order(
-        order_id=str(uuid.uuid4()),
-        user_id=user_id,
-        status="PENDING",
-        items=[OrderLine(product_id="usb-c-hub", name="USB-C hub", quantity=1, unit_price=3450)],
-        total=3450,
-        currency="EUR",
-        created_at=now,
-        updated_at=now,
-        version=1,
-    )
 
 
 REQUEST = PlaceOrder(items=[LineRequest(product_id="usb-c-hub", quantity=1)])

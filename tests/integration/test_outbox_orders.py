@@ -15,7 +15,8 @@ from libs.problems import Conflict
 from libs.resources.table import MAIN_TABLE
 from libs.table_keys import as_key
 from services.orders import order_table, ordering
-from services.orders.models import LineRequest, Order, OrderLine, PlaceOrder
+from services.orders.models import LineRequest, PlaceOrder
+from tests.integration.order_examples import an_order
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -34,21 +35,6 @@ async def outbox_of_order(db: DynamoDBClient, table: str, order_id: str) -> list
     ):
         items += page.get("Items", [])
     return items
-
-
-def an_order(user_id: str) -> Order:
-    now = utc_now()
-    return Order(
-        order_id=str(uuid.uuid4()),
-        user_id=user_id,
-        status="PENDING",
-        items=[OrderLine(product_id="usb-c-hub", name="USB-C hub", quantity=1, unit_price=3450)],
-        total=3450,
-        currency="EUR",
-        created_at=now,
-        updated_at=now,
-        version=1,
-    )
 
 
 async def test_a_placement_commits_one_order_created_event_and_its_replay_none(

@@ -17,13 +17,14 @@ from aiobotocore.session import get_session
 from emulator.event_relay import OutboxRelay
 from emulator.local_stack import LocalStack
 from libs.caller import Caller
-from libs.domain_events import EventPublishError, utc_now
+from libs.domain_events import EventPublishError
 from libs.single_table import from_item
 from libs.table_keys import as_key
 from services.notifications import notification_table
 from services.notifications.models import Notification, ProcessedMarker
 from services.orders import order_table, ordering
-from services.orders.models import LineRequest, Order, OrderLine, PlaceOrder
+from services.orders.models import LineRequest, PlaceOrder
+from tests.integration.order_examples import an_order
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -57,21 +58,6 @@ async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool
             return result
         await asyncio.sleep(0.1)
     return result
-
-
-def an_order(user_id: str) -> Order:
-    now = utc_now()
-    return Order(
-        order_id=str(uuid.uuid4()),
-        user_id=user_id,
-        status="PENDING",
-        items=[OrderLine(product_id="usb-c-hub", name="USB-C hub", quantity=1, unit_price=3450)],
-        total=3450,
-        currency="EUR",
-        created_at=now,
-        updated_at=now,
-        version=1,
-    )
 
 
 async def notifications_of(db: DynamoDBClient, table: str, user_id: str) -> list[Notification]:
