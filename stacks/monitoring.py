@@ -153,6 +153,8 @@ class MonitoringStack(Stack):
             facade.monitor_lambda_function(
                 lambda_function=function.function,
                 human_readable_name=function.declaration.service,
+                alarm_friendly_name=function.declaration.service,
+                **_stream_alarms(function),
             )
         self._route_latency_alarms(api)
         self._error_log_alarms(functions)
@@ -297,6 +299,16 @@ class MonitoringStack(Stack):
                 for percent in environment.budget_alert_percents
             ],
         )
+
+
+def _stream_alarms(function: ServiceFunction) -> dict[str, Any]:
+    """A stream consumer falling behind (for the outbox relay: events reach the bus late)."""
+    if function.declaration.stream is None:
+        return {}
+    threshold = monitoring.MaxAgeThreshold(
+        max_age_in_millis=ALARMS.stream_iterator_age_seconds * 1000, **ONE_PERIOD
+    )
+    return {"add_max_iterator_age_alarm": {"Critical": threshold}}
 
 
 def _route_id(text: str) -> str:

@@ -39,6 +39,9 @@ class AlarmThresholds(msgspec.Struct, frozen=True, kw_only=True):
     queue_depth: int  # visible messages in a consumer queue
     dlq_messages: int  # messages in a dead-letter queue above which someone must look
     dynamodb_throttles: int  # throttled requests in a minute
+    # Age of the oldest stream record a stream consumer has not processed: for the outbox relay,
+    # how late events reach the bus.
+    stream_iterator_age_seconds: int
 
 
 SLO = ServiceLevelObjectives(
@@ -62,4 +65,5 @@ ALARMS = AlarmThresholds(
     queue_depth=100,
     dlq_messages=0,
     dynamodb_throttles=0,
+    stream_iterator_age_seconds=60,
 )

@@ -111,3 +111,21 @@ def test_any_batch_the_outbox_relay_gave_up_on_pages(synthesized: Synthesized) -
         assert alarm["Threshold"] == ALARMS.dlq_messages
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
         assert "Critical" in json.dumps(alarm["AlarmActions"])
+
+
+def test_a_stream_consumer_falling_behind_pages(synthesized: Synthesized) -> None:
+    # Given the functions that read the table's stream (the outbox relay)
+    consumers = [d for d in FUNCTIONS.values() if d.stream is not None]
+    assert consumers
+    alarms = synthesized.resources("AWS::CloudWatch::Alarm", "Monitoring").values()
+    # Then each has one critical alarm on its iterator age at the declared threshold
+    for declaration in consumers:
+        (alarm,) = [
+            a["Properties"]
+            for a in alarms
+            if declaration.service in a["Properties"].get("AlarmName", "")
+            and "Iterator" in a["Properties"].get("AlarmName", "")
+        ]
+        assert alarm["Threshold"] == ALARMS.stream_iterator_age_seconds * 1000
+        assert "IteratorAge" in json.dumps(alarm["Metrics"])
+        assert "Critical" in json.dumps(alarm["AlarmActions"])
