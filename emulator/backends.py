@@ -1,4 +1,5 @@
-"""Where the emulated AWS APIs live: moto in this process, or an endpoint already running."""
+"""Where the emulated AWS APIs live: moto in this process, an endpoint already running, or
+LocalStack in a container; and what the test suite runs against (those, or a deployed stage)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,30 @@ import functools
 import logging
 import os
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
+
+from emulator.moto_cognito import patch_moto_cognito
+from emulator.moto_memory import limit_moto_memory
+from emulator.moto_queries import query_by_partition
+from emulator.moto_speedups import speed_up_moto
 
 DEFAULT_KIND: Final = "moto"
 DEFAULT_REGION: Final = "us-east-1"
+# What `just dev` and the local stack can run on.
 KINDS: Final = ("moto", "endpoint", "localstack")
+# What the test suite can run against: an emulator, or a stage `just deploy` made in AWS.
+SUITE_KINDS: Final = (*KINDS, "aws")
+# The Pro image serves Cognito (the community image does not) and needs LOCALSTACK_AUTH_TOKEN;
+# env LOCALSTACK_IMAGE picks another.
+LOCALSTACK_IMAGE: Final = "localstack/localstack-pro:4.5"
+LOCALSTACK_START_SECONDS: Final = 120.0
+_PROBE_SECONDS: Final = 2.0
+
+Emulator = Literal["moto", "localstack", "unknown"]
 
 # One lock for every DynamoDB request moto serves: its backend mutates plain dicts and lists
 # without locking (its FAQ says it is not concurrency-safe), while the Lambda containers call it
@@ -20,6 +38,10 @@ KINDS: Final = ("moto", "endpoint", "localstack")
 # snapshot, as DynamoDB's own item-level atomicity would.
 _DYNAMODB_LOCK = threading.RLock()
 _PATCH_LOCK = threading.Lock()
+
+
+class BackendUnavailable(RuntimeError):
+    """The chosen backend cannot run on this machine (LocalStack without a Docker engine)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,34 +57,140 @@ class Backend:
         self._stop()
 
 
+@dataclass(frozen=True, slots=True)
+class SuiteTarget:
+    """What the test suite runs against, and what answers there (None: AWS itself)."""
+
+    kind: str
+    emulator: Emulator | None
+    # moto in this very process: its Python objects can be read directly.
+    in_process: bool = False
+
+
+def selected_kind(kind: str | None = None, kinds: tuple[str, ...] = KINDS) -> str:
+    """``kind``, else env ``EMULATOR``, else moto; refused unless it is one of ``kinds``."""
+    kind = kind or os.environ.get("EMULATOR") or DEFAULT_KIND
+    if kind in kinds:
+        return kind
+    if kind == "aws":
+        raise ValueError(
+            "EMULATOR=aws runs the test suite against a deployed stage; nothing is started "
+            f"for it: use one of {', '.join(kinds)}"
+        )
+    raise ValueError(f"unknown EMULATOR {kind!r}; expected one of {', '.join(kinds)}")
+
+
 def start_backend(kind: str | None = None) -> Backend:
     """Start (or locate) the emulator named by ``kind``, defaulting to env ``EMULATOR`` or moto."""
-    kind = kind or os.environ.get("EMULATOR") or DEFAULT_KIND
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    kind = selected_kind(kind)
+    region = _region()
     if kind == "moto":
         return _start_moto(region)
     if kind == "endpoint":
-        endpoint_url = os.environ.get("AWS_ENDPOINT_URL")
-        if not endpoint_url:
-            raise RuntimeError(
-                "EMULATOR=endpoint needs AWS_ENDPOINT_URL, e.g. http://localhost:4566"
-            )
+        endpoint_url = _endpoint_url()
+        _emulator_credentials()
         return Backend(endpoint_url=endpoint_url, region=region)
+    return _start_localstack(region)
+
+
+def suite_target(kind: str | None = None) -> SuiteTarget:
+    """What the test suite runs against: ``kind``, else env ``EMULATOR``, else moto."""
+    kind = selected_kind(kind, SUITE_KINDS)
+    if kind == "moto":
+        return SuiteTarget(kind, "moto", in_process=True)
     if kind == "localstack":
-        raise NotImplementedError(
-            "EMULATOR=localstack arrives in a later change (LocalStack through testcontainers); "
-            "use EMULATOR=endpoint with AWS_ENDPOINT_URL for a LocalStack you started yourself"
+        return SuiteTarget(kind, "localstack")
+    if kind == "aws":
+        return SuiteTarget(kind, None)
+    return SuiteTarget(kind, emulator_at(_endpoint_url()) or "unknown")
+
+
+def emulator_at(endpoint_url: str) -> Emulator | None:
+    """Which emulator answers at ``endpoint_url``, from a read-only page each one serves."""
+    probes: tuple[tuple[str, Emulator], ...] = (
+        ("/moto-api/config", "moto"),
+        ("/_localstack/health", "localstack"),
+    )
+    if not endpoint_url.startswith(("http://", "https://")):
+        return None
+    for path, emulator in probes:
+        try:
+            # The scheme is checked above: only http(s) URLs are opened.
+            with urllib.request.urlopen(  # noqa: S310
+                endpoint_url.rstrip("/") + path, timeout=_PROBE_SECONDS
+            ) as response:
+                if 200 <= response.status < 300:
+                    return emulator
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    return None
+
+
+def docker_engine_problem() -> str | None:
+    """Why no Docker engine can be used here, or None when one answers."""
+    try:
+        import docker  # type: ignore[import-untyped]
+        from docker.errors import DockerException  # type: ignore[import-untyped]
+    except ImportError as missing:
+        return f"the docker package is not installed ({missing})"
+    try:
+        docker.from_env(timeout=5).ping()
+    except DockerException as error:
+        return str(error)
+    return None
+
+
+def _emulator_credentials() -> None:
+    # botocore refuses to sign without credentials; emulators accept any.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def _endpoint_url() -> str:
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint_url:
+        raise RuntimeError("EMULATOR=endpoint needs AWS_ENDPOINT_URL, e.g. http://localhost:4566")
+    return endpoint_url
+
+
+def _start_localstack(region: str) -> Backend:
+    problem = docker_engine_problem()
+    if problem is not None:
+        raise BackendUnavailable(
+            "EMULATOR=localstack needs a running Docker engine and none answers here "
+            f"({problem}); start Docker, or use EMULATOR=moto, or EMULATOR=endpoint with "
+            "AWS_ENDPOINT_URL of a LocalStack started elsewhere"
         )
-    raise ValueError(f"unknown EMULATOR {kind!r}; expected one of {', '.join(KINDS)}")
+    image = os.environ.get("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE)
+    token = os.environ.get("LOCALSTACK_AUTH_TOKEN")
+    if not token and image == LOCALSTACK_IMAGE:
+        raise BackendUnavailable(
+            f"EMULATOR=localstack runs {LOCALSTACK_IMAGE} (Cognito is a Pro service), which "
+            "needs LOCALSTACK_AUTH_TOKEN; set it, or LOCALSTACK_IMAGE for another image"
+        )
+    from testcontainers.community.localstack import LocalStackContainer
+
+    container = LocalStackContainer(image=image, region_name=region)
+    if token:
+        container.with_env("LOCALSTACK_AUTH_TOKEN", token)
+    container.start(timeout=LOCALSTACK_START_SECONDS)
+    _emulator_credentials()
+    return Backend(endpoint_url=container.get_url(), region=region, _stop=container.stop)
 
 
 def _start_moto(region: str) -> Backend:
     from moto.server import ThreadedMotoServer
 
-    # botocore refuses to sign without credentials; moto accepts any.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    _emulator_credentials()
     _serialize_dynamodb()
+    limit_moto_memory()
+    query_by_partition()
+    speed_up_moto()
+    patch_moto_cognito()
     # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Port 0: the OS picks a free port at bind time, so two emulators can never race for one.

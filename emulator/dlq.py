@@ -5,9 +5,10 @@
     just dlq redrive [QUEUE]       move them back to their source queue, to be consumed again
 
 QUEUE is a consumer queue's logical id or name (default: every one). The endpoint is the running
-`just dev` (``.local/outputs.json``), or AWS itself with ``--aws`` (credentials and region from
-the usual AWS configuration). Redrive is receive, send, delete: moto has no StartMessageMoveTask,
-and a message is deleted from the DLQ only once its copy is on the source queue.
+`just dev` (``.local/outputs.json``), or AWS itself with ``--aws [--env ENV]`` (credentials and
+region from the usual AWS configuration; the deployed queues' names end in the environment).
+Redrive is receive, send, delete: moto has no StartMessageMoveTask, and a message is deleted
+from the DLQ only once its copy is on the source queue.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import msgspec
 from aiobotocore.session import get_session
 from botocore.exceptions import EndpointConnectionError
 
-from emulator.provision import StackOutputs
+from emulator.provision import StackOutputs, stack_queue
 from libs.resources.events import CONSUMER_QUEUES, ConsumerQueue
 
 if TYPE_CHECKING:
@@ -180,6 +181,18 @@ def client_options(use_aws: bool, outputs_path: Path) -> dict[str, Any]:
     }
 
 
+def name_suffix(use_aws: bool, outputs_path: Path, env: str) -> str:
+    """What the stack appends to every declared name: its outputs file's ``NameSuffix``.
+
+    A deployed stage's outputs file is ``.local/outputs-<env>.json`` (`just deploy`); without
+    one, its names end in the environment's name, as the stacks name them.
+    """
+    path = Path(f".local/outputs-{env}.json") if use_aws else outputs_path
+    if not path.exists():
+        return env if use_aws else ""
+    return msgspec.json.decode(path.read_bytes(), type=StackOutputs).name_suffix
+
+
 def describe(message: MessageTypeDef) -> str:
     """One DLQ message for a terminal: ids, receive count, and the event it carries."""
     attributes = message.get("Attributes", {})
@@ -201,10 +214,17 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("queue", nargs="?", help="a consumer queue's logical id or name")
     parser.add_argument("-n", "--limit", type=int, default=None, help="at most this many")
     parser.add_argument("--aws", action="store_true", help="use AWS, not the local emulator")
+    parser.add_argument(
+        "--env", default="dev", help="with --aws: the deployed environment (default dev)"
+    )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     queues = select(arguments.queue)
     options = client_options(arguments.aws, arguments.outputs)
+    # The stack's names: a deployed stage's carry its environment, a test stack sharing an
+    # endpoint its own suffix; the outputs file says which.
+    suffix = name_suffix(arguments.aws, arguments.outputs, arguments.env)
+    queues = [stack_queue(queue, suffix) for queue in queues]
     try:
         await _run(arguments.command, queues, arguments.limit, options)
     except EndpointConnectionError as error:

@@ -30,6 +30,7 @@ from emulator.provision import (
     function_environment,
     provision,
     queue_addresses,
+    stack_queue,
 )
 from libs.resources.events import CONSUMER_QUEUES
 from libs.resources.functions import FUNCTIONS, FunctionDeclaration
@@ -64,6 +65,7 @@ class LocalStack:
         functions: Mapping[str, FunctionDeclaration] = FUNCTIONS,
         max_containers: int = DEFAULT_MAX_CONTAINERS,
         prewarm: int = 1,
+        name_suffix: str = "",
     ) -> None:
         self.host = host
         self.port = int(os.environ.get("PORT", DEFAULT_PORT)) if port is None else port
@@ -77,6 +79,8 @@ class LocalStack:
         self._functions = functions
         self._max_containers = max_containers
         self._prewarm = prewarm
+        # Non-empty: resources named apart from any other stack at the same endpoint.
+        self._name_suffix = name_suffix
         self._backend: Backend | None = None
         self._outputs: StackOutputs | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,7 +156,7 @@ class LocalStack:
         self.stop()
 
     async def _start(self, backend: Backend) -> StackOutputs:
-        outputs = await provision(backend.endpoint_url, backend.region)
+        outputs = await provision(backend.endpoint_url, backend.region, self._name_suffix)
         if self._seed is not None:
             await self._seed(outputs)
         environment = function_environment(outputs)
@@ -207,8 +211,9 @@ class LocalStack:
             stream_arn=await latest_stream_arn(dynamodb, outputs.table_name),
             bus_name=outputs.event_bus_name,
         )
-        addresses = await queue_addresses(sqs)
-        for queue in CONSUMER_QUEUES:
+        queues = tuple(stack_queue(queue, outputs.name_suffix) for queue in CONSUMER_QUEUES)
+        addresses = await queue_addresses(sqs, queues)
+        for queue in queues:
             pool = self.pools.get(queue.consumer)
             if pool is None:
                 log.info("%s has no consumer running here; its messages wait", queue.name)

@@ -39,7 +39,7 @@ class QueueAddress(msgspec.Struct, frozen=True):
     dead_letter_arn: str
 
 
-class StackOutputs(msgspec.Struct, frozen=True, rename="pascal"):
+class StackOutputs(msgspec.Struct, frozen=True, rename="pascal", omit_defaults=True):
     """What a deployed stack reports; encodes to the keys of the CDK outputs (``ApiUrl``, ...)."""
 
     api_url: str
@@ -49,10 +49,40 @@ class StackOutputs(msgspec.Struct, frozen=True, rename="pascal"):
     event_bus_name: str
     region: str
     aws_endpoint_url: str
+    # Appended to every declared name when several stacks share one endpoint (the test suite
+    # next to a running `just dev`); empty, and left out of the file, for the declared names.
+    name_suffix: str = ""
 
 
-async def provision(endpoint_url: str, region: str) -> StackOutputs:
-    """Create the declared resources at ``endpoint_url``, reusing any that already exist."""
+def stack_name(name: str, name_suffix: str) -> str:
+    """A declared resource name as a stack with ``name_suffix`` calls it."""
+    return f"{name}-{name_suffix}" if name_suffix else name
+
+
+def stack_queue(queue: ConsumerQueue, name_suffix: str) -> ConsumerQueue:
+    """A declared consumer queue (and its DLQ) named as a stack with ``name_suffix`` names them."""
+    dead_letter = msgspec.structs.replace(
+        queue.dead_letter, name=stack_name(queue.dead_letter.name, name_suffix)
+    )
+    return msgspec.structs.replace(
+        queue, name=stack_name(queue.name, name_suffix), dead_letter=dead_letter
+    )
+
+
+async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> StackOutputs:
+    """Create the declared resources at ``endpoint_url``, reusing any that already exist.
+
+    A ``name_suffix`` gives every resource a name of its own, so this stack leaves alone any
+    other stack provisioned at the same endpoint."""
+    pool = msgspec.structs.replace(
+        USER_POOL,
+        pool_name=stack_name(USER_POOL.pool_name, name_suffix),
+        client_name=stack_name(USER_POOL.client_name, name_suffix),
+    )
+    queues = tuple(stack_queue(queue, name_suffix) for queue in CONSUMER_QUEUES)
+    rules = tuple(
+        msgspec.structs.replace(rule, name=stack_name(rule.name, name_suffix)) for rule in RULES
+    )
     session = get_session()
     options: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region}
     async with (
@@ -61,13 +91,13 @@ async def provision(endpoint_url: str, region: str) -> StackOutputs:
         session.create_client("events", **options) as events,
         session.create_client("sqs", **options) as sqs,
     ):
-        table_name, (pool_id, client_id), bus_name, queues = await asyncio.gather(
-            _table(dynamodb, MAIN_TABLE, TABLE_NAME),
-            _user_pool(cognito, USER_POOL),
-            _event_bus(events, EVENT_BUS.name),
-            _consumer_queues(sqs),
+        table_name, (pool_id, client_id), bus_name, addresses = await asyncio.gather(
+            _table(dynamodb, MAIN_TABLE, stack_name(TABLE_NAME, name_suffix)),
+            _user_pool(cognito, pool),
+            _event_bus(events, stack_name(EVENT_BUS.name, name_suffix)),
+            _consumer_queues(sqs, queues),
         )
-        await _route_events(events, sqs, bus_name, queues)
+        await _route_events(events, sqs, bus_name, addresses, rules)
     return StackOutputs(
         api_url="",  # known once the gateway listens
         user_pool_id=pool_id,
@@ -76,13 +106,16 @@ async def provision(endpoint_url: str, region: str) -> StackOutputs:
         event_bus_name=bus_name,
         region=region,
         aws_endpoint_url=endpoint_url,
+        name_suffix=name_suffix,
     )
 
 
-async def queue_addresses(sqs: SQSClient) -> dict[str, QueueAddress]:
-    """Where each declared consumer queue is, by logical id (they must exist already)."""
+async def queue_addresses(
+    sqs: SQSClient, queues: tuple[ConsumerQueue, ...] = CONSUMER_QUEUES
+) -> dict[str, QueueAddress]:
+    """Where each of ``queues`` is, by logical id (they must exist already)."""
     found = {}
-    for queue in CONSUMER_QUEUES:
+    for queue in queues:
         url, arn = await _queue_location(sqs, queue.name)
         dead_letter_url, dead_letter_arn = await _queue_location(sqs, queue.dead_letter.name)
         found[queue.logical_id] = QueueAddress(url, arn, dead_letter_url, dead_letter_arn)
@@ -214,19 +247,23 @@ async def _event_bus(client: EventBridgeClient, name: str) -> str:
     return name
 
 
-async def _consumer_queues(sqs: SQSClient) -> dict[str, QueueAddress]:
-    created = await asyncio.gather(
-        *(create_consumer_queue(sqs, queue) for queue in CONSUMER_QUEUES)
-    )
-    return {queue.logical_id: a for queue, a in zip(CONSUMER_QUEUES, created, strict=True)}
+async def _consumer_queues(
+    sqs: SQSClient, queues: tuple[ConsumerQueue, ...]
+) -> dict[str, QueueAddress]:
+    created = await asyncio.gather(*(create_consumer_queue(sqs, queue) for queue in queues))
+    return {queue.logical_id: a for queue, a in zip(queues, created, strict=True)}
 
 
 async def _route_events(
-    events: EventBridgeClient, sqs: SQSClient, bus: str, queues: dict[str, QueueAddress]
+    events: EventBridgeClient,
+    sqs: SQSClient,
+    bus: str,
+    queues: dict[str, QueueAddress],
+    rules: tuple[EventRule, ...],
 ) -> None:
     """Each rule with its queue as target, and each queue's policy letting its rules send."""
     rule_arns: dict[str, list[str]] = {logical_id: [] for logical_id in queues}
-    for rule in RULES:
+    for rule in rules:
         rule_arns[rule.target].append(await _rule(events, rule, bus, queues[rule.target]))
     for logical_id, arns in rule_arns.items():
         if arns:

@@ -58,6 +58,8 @@ class EventsStack(Stack):
             retention=Duration.days(ARCHIVE_RETENTION_DAYS),
         )
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
+        # Every declared name carries the environment: tools find the queues by it (`just dlq`).
+        CfnOutput(self, "NameSuffix", value=environment.name)
         discovery.publish(
             self,
             environment,

@@ -1,21 +1,37 @@
-"""Session fixtures: one embedded emulator, its resources, the local gateway and Cognito users."""
+"""Session fixtures: the system under test (the local stack on the emulator ``EMULATOR`` names,
+or a deployed stage), its resources, and Cognito users.
+
+``EMULATOR=moto`` (the default) runs moto in this process; ``endpoint`` uses the emulator at
+``AWS_ENDPOINT_URL``, under names of this session's own; ``localstack`` starts LocalStack with
+testcontainers; ``aws`` targets the stage whose outputs file ``STACK_OUTPUTS`` names. Tests
+marked ``emulator``, ``moto`` or ``moto_in_process`` are skipped where that power is missing.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import jwt
+import msgspec
 import pytest
 from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
 
+from emulator.backends import BackendUnavailable, SuiteTarget, suite_target
 from emulator.local_stack import LocalStack
+from emulator.provision import TABLE_NAME, StackOutputs, stack_name, stack_queue
 from emulator.seed import seed_demo_data
+from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, RULES
 from libs.resources.user_pool import ADMIN_GROUP
 
 if TYPE_CHECKING:
@@ -23,28 +39,165 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 PASSWORD = "Correct-Horse-7"
+# EMULATOR=aws: the outputs file `just deploy` wrote for the stage under test.
+STACK_OUTPUTS: Final = "STACK_OUTPUTS"
+DEFAULT_STACK_OUTPUTS: Final = Path(".local/outputs-dev.json")
+
+
+# -- which backend, and which tests it can run ------------------------------------------------
+
+
+@functools.cache
+def target() -> SuiteTarget:
+    """What this session runs against (env ``EMULATOR``), looked up once."""
+    try:
+        return suite_target()
+    except (ValueError, RuntimeError) as wrong:
+        raise pytest.UsageError(str(wrong)) from None
+
+
+def skip_reason(item: pytest.Item, target: SuiteTarget) -> str | None:
+    """Why ``item`` cannot run against ``target`` (None: it can), from its backend markers."""
+    backend = f"EMULATOR={target.kind}"
+    marker = item.get_closest_marker("moto_in_process")
+    if marker is not None and not target.in_process:
+        return f"{_why(marker)}: reads moto's state in this process, which {backend} lacks"
+    marker = item.get_closest_marker("moto")
+    if marker is not None and target.emulator != "moto":
+        answering = target.emulator or "AWS itself"
+        return f"{_why(marker)}: only moto does that, and {answering} answers for {backend}"
+    marker = item.get_closest_marker("emulator")
+    if marker is not None and target.emulator is None:
+        return f"{_why(marker)}: needs an emulator, and {backend} targets a deployed stage"
+    return None
+
+
+def _why(marker: pytest.Mark) -> str:
+    return str(marker.args[0] if marker.args else marker.kwargs.get("reason", marker.name))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    backend_markers = ("emulator", "moto", "moto_in_process")
+    marked = [i for i in items if any(i.get_closest_marker(m) for m in backend_markers)]
+    if not marked:
+        return  # nothing to decide: no need to look at the backend (or probe an endpoint)
+    for item in marked:
+        reason = skip_reason(item, target())
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# -- the system under test --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeployedStack:
+    """A stage `just deploy` made, known by its outputs file; AWS's own endpoints answer."""
+
+    outputs: StackOutputs
+    outputs_path: Path
+
+    @property
+    def api_url(self) -> str:
+        # API Gateway's URL ends with "/"; the tests append paths that start with one.
+        return self.outputs.api_url.rstrip("/")
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.outputs.aws_endpoint_url  # empty: botocore's own endpoints
+
+
+def deployed_stack() -> DeployedStack:
+    """The stage under test for EMULATOR=aws, or a skip saying which outputs file is missing."""
+    path = Path(os.environ.get(STACK_OUTPUTS) or DEFAULT_STACK_OUTPUTS)
+    if not path.exists():
+        pytest.skip(
+            f"EMULATOR=aws needs the outputs of a deployed stage and {path} does not exist; "
+            f"run `just deploy`, or set {STACK_OUTPUTS} to the outputs file of another stage"
+        )
+    return DeployedStack(msgspec.json.decode(path.read_bytes(), type=StackOutputs), path)
+
+
+SystemUnderTest = LocalStack | DeployedStack
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The whole local system, started once for the test session."""
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemUnderTest]:
+    """The system under test, started (or found) once for the test session."""
+    if target().kind == "aws":
+        yield deployed_stack()
+        return
     outputs = Path(tmp_path_factory.mktemp("local")) / "outputs.json"
-    with LocalStack(port=0, outputs_path=outputs, seed=seed_demo_data) as running:
-        yield running
+    # A shared endpoint (a `just dev` in another terminal, say) may hold the declared names:
+    # this session's resources get names of their own, and are removed afterwards.
+    name_suffix = f"test-{uuid.uuid4().hex[:8]}" if target().kind == "endpoint" else ""
+    local = LocalStack(
+        backend=target().kind,
+        port=0,
+        outputs_path=outputs,
+        seed=seed_demo_data,
+        name_suffix=name_suffix,
+    )
+    try:
+        local.start()
+    except BackendUnavailable as unavailable:
+        pytest.skip(str(unavailable))
+    try:
+        yield local
+    finally:
+        local.stop()
+        if name_suffix:
+            asyncio.run(remove_stack(local.outputs))
+
+
+async def remove_stack(outputs: StackOutputs) -> None:
+    """Delete what ``provision`` created for a stack with a name suffix of its own."""
+    suffix = outputs.name_suffix
+    session = get_session()
+    options = {"endpoint_url": outputs.aws_endpoint_url, "region_name": outputs.region}
+    async with (
+        session.create_client("dynamodb", **options) as dynamodb,
+        session.create_client("cognito-idp", **options) as cognito,
+        session.create_client("events", **options) as events,
+        session.create_client("sqs", **options) as sqs,
+    ):
+        bus = outputs.event_bus_name
+        for rule in RULES:
+            name = stack_name(rule.name, suffix)
+            with contextlib.suppress(ClientError):
+                targets = await events.list_targets_by_rule(Rule=name, EventBusName=bus)
+                ids = [t["Id"] for t in targets["Targets"]]
+                if ids:
+                    await events.remove_targets(Rule=name, EventBusName=bus, Ids=ids)
+                await events.delete_rule(Name=name, EventBusName=bus)
+        with contextlib.suppress(ClientError):
+            await events.delete_event_bus(Name=stack_name(EVENT_BUS.name, suffix))
+        for queue in (stack_queue(q, suffix) for q in CONSUMER_QUEUES):
+            for name in (queue.name, queue.dead_letter.name):
+                with contextlib.suppress(ClientError):
+                    url = (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
+                    await sqs.delete_queue(QueueUrl=url)
+        with contextlib.suppress(ClientError):
+            await cognito.delete_user_pool(UserPoolId=outputs.user_pool_id)
+        with contextlib.suppress(ClientError):
+            await dynamodb.delete_table(TableName=stack_name(TABLE_NAME, suffix))
 
 
 @pytest.fixture(scope="session")
-def api_url(stack: LocalStack) -> str:
-    """Base URL of the local HTTP API."""
+def api_url(stack: SystemUnderTest) -> str:
+    """Base URL of the HTTP API: the local gateway, or the deployed stage's."""
     return stack.api_url
 
 
 @pytest.fixture(scope="session")
-def table_name(stack: LocalStack) -> str:
+def table_name(stack: SystemUnderTest) -> str:
     return stack.outputs.table_name
 
 
-def _client_options(stack: LocalStack) -> dict[str, Any]:
+def _client_options(stack: SystemUnderTest) -> dict[str, Any]:
+    if not stack.endpoint_url:
+        # A deployed stage: AWS's endpoints, and the credentials of the usual configuration.
+        return {"region_name": stack.outputs.region}
     return {
         "endpoint_url": stack.endpoint_url,
         "region_name": stack.outputs.region,
@@ -54,7 +207,7 @@ def _client_options(stack: LocalStack) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def events_of(stack: LocalStack, source: str) -> AsyncIterator[tuple[Any, str]]:
+async def events_of(stack: SystemUnderTest, source: str) -> AsyncIterator[tuple[Any, str]]:
     """An SQS queue receiving every event of ``source`` from the bus, through a rule of its own.
 
     Yields the SQS client and the queue URL; the rule and the queue are removed afterwards.
@@ -68,10 +221,28 @@ async def events_of(stack: LocalStack, source: str) -> AsyncIterator[tuple[Any, 
     ):
         queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
         attributes = await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        queue_arn = attributes["Attributes"]["QueueArn"]
         pattern = json.dumps({"source": [source]})
-        await events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
-        target = {"Id": "q", "Arn": attributes["Attributes"]["QueueArn"]}
-        await events.put_targets(Rule=name, EventBusName=bus, Targets=[target])
+        rule = await events.put_rule(Name=name, EventBusName=bus, EventPattern=pattern)
+        # AWS delivers to a queue only if its policy lets the rule send (emulators do not check).
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule["RuleArn"]}},
+                }
+            ],
+        }
+        await sqs.set_queue_attributes(
+            QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)}
+        )
+        await events.put_targets(
+            Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}]
+        )
         yield sqs, queue_url
         await events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
         await events.delete_rule(Name=name, EventBusName=bus)
@@ -79,15 +250,15 @@ async def events_of(stack: LocalStack, source: str) -> AsyncIterator[tuple[Any, 
 
 
 @pytest.fixture(scope="session")
-async def dynamodb(stack: LocalStack) -> AsyncIterator[DynamoDBClient]:
-    """A DynamoDB client on the emulator (the real SDK over HTTP)."""
+async def dynamodb(stack: SystemUnderTest) -> AsyncIterator[DynamoDBClient]:
+    """A DynamoDB client on the system under test (the real SDK over HTTP)."""
     async with get_session().create_client("dynamodb", **_client_options(stack)) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
-async def cognito(stack: LocalStack) -> AsyncIterator[CognitoIdentityProviderClient]:
-    """A Cognito client on the emulator."""
+async def cognito(stack: SystemUnderTest) -> AsyncIterator[CognitoIdentityProviderClient]:
+    """A Cognito client on the system under test."""
     async with get_session().create_client("cognito-idp", **_client_options(stack)) as client:
         yield client
 
@@ -113,7 +284,7 @@ UserFactory = Callable[..., Awaitable[SignedInUser]]
 
 
 @pytest.fixture(scope="session")
-def make_user(stack: LocalStack, cognito: CognitoIdentityProviderClient) -> UserFactory:
+def make_user(stack: SystemUnderTest, cognito: CognitoIdentityProviderClient) -> UserFactory:
     """Create a confirmed user through Cognito's admin API and log them in."""
     pool_id = stack.outputs.user_pool_id
     client_id = stack.outputs.user_pool_client_id

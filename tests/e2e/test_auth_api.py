@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 pytestmark = pytest.mark.e2e
+ANY_CODE = "confirms with a made-up code, which moto accepts"
 
 PROBLEM = "application/problem+json"
 PASSWORD = "Correct-Horse-7"
@@ -64,6 +65,7 @@ def confirmed_account(api_url: str) -> str:
 # -- the life of an account -------------------------------------------------------------------
 
 
+@pytest.mark.moto(ANY_CODE)
 async def test_an_account_from_registration_to_logout(
     api_url: str, cognito: CognitoIdentityProviderClient
 ) -> None:
@@ -110,6 +112,7 @@ async def test_an_account_from_registration_to_logout(
     assert still.status_code == 200
 
 
+@pytest.mark.moto(ANY_CODE)
 def test_an_email_is_one_account_whatever_its_case(api_url: str) -> None:
     email = confirmed_account(api_url)
     assert log_in(api_url, email.upper()).status_code == 200
@@ -123,6 +126,7 @@ async def auth_events(stack: LocalStack) -> AsyncIterator[tuple[Any, str]]:
         yield captured
 
 
+@pytest.mark.moto(ANY_CODE)
 async def test_a_confirmation_announces_the_new_user(
     api_url: str, auth_events: tuple[Any, str]
 ) -> None:
@@ -199,6 +203,7 @@ def test_confirming_an_unknown_email_is_an_invalid_code(api_url: str) -> None:
 # -- login ------------------------------------------------------------------------------------
 
 
+@pytest.mark.moto(ANY_CODE)
 def test_a_wrong_password_and_an_unknown_email_get_the_same_401(api_url: str) -> None:
     # Given a real account
     email = confirmed_account(api_url)
@@ -233,6 +238,7 @@ def test_a_wrong_method_is_a_405(api_url: str) -> None:
 # -- password reset ---------------------------------------------------------------------------
 
 
+@pytest.mark.moto(ANY_CODE)
 def test_forgot_password_answers_the_same_for_unknown_emails(api_url: str) -> None:
     known = post(api_url, "/auth/forgot-password", {"email": confirmed_account(api_url)})
     unknown = post(api_url, "/auth/forgot-password", {"email": new_email()})
@@ -240,6 +246,7 @@ def test_forgot_password_answers_the_same_for_unknown_emails(api_url: str) -> No
     assert known.content == unknown.content == b""
 
 
+@pytest.mark.moto(ANY_CODE)
 def test_a_password_is_reset_with_the_emailed_code(api_url: str) -> None:
     # Given an account that asked for a reset code
     email = confirmed_account(api_url)
@@ -270,6 +277,7 @@ def test_logout_needs_a_token_at_the_gateway(api_url: str) -> None:
     assert response.json() == {"message": "Unauthorized"}
 
 
+@pytest.mark.moto(ANY_CODE)
 def test_logout_takes_the_token_without_the_bearer_scheme_and_only_once(api_url: str) -> None:
     email = confirmed_account(api_url)
     access = log_in(api_url, email).json()["accessToken"]

@@ -28,6 +28,7 @@ class Client:
         )
 
 
+@pytest.mark.moto("confirms with a made-up code, which moto accepts")
 def test_register_to_logout_through_profile_order_and_notification(api_url: str) -> None:
     client = Client(api_url)
     email = f"journey-{uuid.uuid4().hex[:10]}@example.com"

@@ -17,8 +17,9 @@ from aiobotocore.session import get_session
 
 from emulator import dlq
 from emulator.local_stack import LocalStack
+from emulator.provision import stack_queue
 from libs.domain_events import DomainEvent, OrderStatusChanged
-from libs.resources.events import NOTIFICATIONS_QUEUE
+from libs.resources.events import NOTIFICATIONS_QUEUE, ConsumerQueue
 from libs.single_table import from_item
 from libs.table_keys import as_key, profile_key
 from services.notifications import notification_table
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_sqs import SQSClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.emulator("counts deliveries in the local queue poller"),
+]
 T = TypeVar("T")
 
 
@@ -42,6 +46,12 @@ async def sqs(stack: LocalStack) -> AsyncIterator[SQSClient]:
     }
     async with get_session().create_client("sqs", **options) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def queue(stack: LocalStack) -> ConsumerQueue:
+    """The notifications queue as this stack names it (apart, on an endpoint others share)."""
+    return stack_queue(NOTIFICATIONS_QUEUE, stack.outputs.name_suffix)
 
 
 def delivered_by_eventbridge(event: DomainEvent) -> str:
@@ -99,12 +109,12 @@ async def queue_url(sqs: SQSClient, name: str) -> str:
 
 
 async def test_the_same_event_delivered_twice_makes_one_notification(
-    sqs: SQSClient, dynamodb: DynamoDBClient, table_name: str
+    sqs: SQSClient, queue: ConsumerQueue, dynamodb: DynamoDBClient, table_name: str
 ) -> None:
     # Given an event delivered twice, as at-least-once publishing may do
     user = str(uuid.uuid4())
     event = shipped(user)
-    url = await queue_url(sqs, NOTIFICATIONS_QUEUE.name)
+    url = await queue_url(sqs, queue.name)
     for _ in range(2):
         await sqs.send_message(QueueUrl=url, MessageBody=delivered_by_eventbridge(event))
     # When the consumer has handled both deliveries
@@ -122,6 +132,7 @@ async def test_the_same_event_delivered_twice_makes_one_notification(
 async def test_a_poison_message_is_dead_lettered_alone_and_processed_once_redriven(
     stack: LocalStack,
     sqs: SQSClient,
+    queue: ConsumerQueue,
     dynamodb: DynamoDBClient,
     table_name: str,
     capsys: pytest.CaptureFixture[str],
@@ -135,7 +146,7 @@ async def test_a_poison_message_is_dead_lettered_alone_and_processed_once_redriv
     )
     poison, good = shipped(broken), [shipped(healthy), shipped(healthy)]
     # When one batch brings an event for each
-    url = await queue_url(sqs, NOTIFICATIONS_QUEUE.name)
+    url = await queue_url(sqs, queue.name)
     sent = await sqs.send_message_batch(
         QueueUrl=url,
         Entries=[
@@ -147,10 +158,10 @@ async def test_a_poison_message_is_dead_lettered_alone_and_processed_once_redriv
     poison_id, good_ids = ids[0], [ids[1], ids[2]]
 
     async def dead_letters() -> list[str]:
-        depth = (await dlq.depths(sqs, [NOTIFICATIONS_QUEUE]))[0]
+        depth = (await dlq.depths(sqs, [queue]))[0]
         if depth.waiting == 0:
             return []
-        return [m["MessageId"] for m in await dlq.peek(sqs, NOTIFICATIONS_QUEUE, 10)]
+        return [m["MessageId"] for m in await dlq.peek(sqs, queue, 10)]
 
     # Then the poison message ends in the DLQ after maxReceiveCount receives
     assert poison_id in await eventually(dead_letters, lambda found: poison_id in found)
@@ -185,9 +196,9 @@ async def test_a_poison_message_is_dead_lettered_alone_and_processed_once_redriv
 
 
 async def test_dlq_lists_each_dead_letter_queue_with_its_depth(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    stack: LocalStack, queue: ConsumerQueue, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert await dlq.main(["--outputs", str(stack.outputs_path)]) == 0
     out = capsys.readouterr().out
-    assert f"{NOTIFICATIONS_QUEUE.dead_letter.name}: " in out
-    assert f"redrives to {NOTIFICATIONS_QUEUE.name}" in out
+    assert f"{queue.dead_letter.name}: " in out
+    assert f"redrives to {queue.name}" in out

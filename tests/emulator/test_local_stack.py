@@ -32,7 +32,7 @@ PASSWORD = "Sample-Password-1"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     outputs = tmp_path_factory.mktemp("stack") / "outputs.json"
     functions = {"products": SAMPLE, "orders": SAMPLE}
-    with LocalStack(port=0, outputs_path=outputs, functions=functions) as running:
+    with LocalStack(backend="moto", port=0, outputs_path=outputs, functions=functions) as running:
         yield running
 
 
@@ -101,7 +101,9 @@ async def test_token_from_the_emulated_user_pool_is_accepted(stack: LocalStack) 
 def test_stop_closes_the_gateway_and_the_containers(tmp_path: Path) -> None:
     # Given a running stack whose function has served a request
     functions = {"products": SAMPLE, "orders": SAMPLE}
-    stack = LocalStack(port=0, outputs_path=tmp_path / "outputs.json", functions=functions)
+    stack = LocalStack(
+        backend="moto", port=0, outputs_path=tmp_path / "outputs.json", functions=functions
+    )
     stack.start()
     pid = requests.get(f"{stack.api_url}/products", timeout=10).json()["pid"]
     api_url = stack.api_url

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
 
 pytestmark = pytest.mark.integration
+ANY_CODE = "confirms with a made-up code, which moto accepts"
 
 PASSWORD = "Correct-Horse-7"
 
@@ -59,6 +60,7 @@ async def registered(
     return email
 
 
+@pytest.mark.moto(ANY_CODE)
 async def test_a_confirmed_registration_describes_the_new_user(
     cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
 ) -> None:
@@ -85,6 +87,7 @@ async def test_registering_an_email_twice_is_a_conflict(
         )
 
 
+@pytest.mark.moto("moto refuses passwords of 99 characters; Cognito allows 256")
 async def test_a_password_only_cognito_refuses_is_named_like_a_local_refusal(
     cognito: CognitoIdentityProviderClient, client_id: str
 ) -> None:
@@ -99,6 +102,7 @@ async def test_a_password_only_cognito_refuses_is_named_like_a_local_refusal(
     assert [p.name for p in raised.value.invalid_params] == ["password"]
 
 
+@pytest.mark.moto(ANY_CODE)
 async def test_an_unknown_email_and_a_wrong_password_get_the_same_problem(
     cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
 ) -> None:
@@ -133,6 +137,7 @@ async def test_confirming_an_unknown_email_looks_like_a_wrong_code(
         await accounts.confirm(cognito, client_id, Confirm(email=new_email(), code="1"))
 
 
+@pytest.mark.moto(ANY_CODE)
 async def test_a_refresh_gives_new_tokens_and_a_garbage_token_is_unauthorized(
     cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
 ) -> None:
@@ -154,6 +159,7 @@ async def test_a_reset_code_is_sent_for_unknown_emails_too(
     await accounts.send_reset_code(cognito, client_id, ForgotPassword(email=new_email()))
 
 
+@pytest.mark.moto(ANY_CODE)
 async def test_a_wrong_reset_code_is_refused_and_changes_nothing(
     cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
 ) -> None:

@@ -19,7 +19,10 @@ from emulator.local_stack import LocalStack
 from emulator.provision import function_environment
 from libs.resources.functions import FUNCTIONS
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.moto("confirms and resets with made-up codes, which moto accepts"),
+]
 
 PASSWORD = "Correct-Horse-7"
 NEW_PASSWORD = "Battery-Staple-9"

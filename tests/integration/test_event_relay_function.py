@@ -30,7 +30,10 @@ from services.orders.models import Order, OrderLine
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.emulator("reads the stream positions of the local outbox relay"),
+]
 
 
 class RelayTarget(msgspec.Struct, frozen=True):
@@ -62,7 +65,7 @@ async def aws(stack: LocalStack) -> AsyncIterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-async def target(aws: dict[str, Any]) -> RelayTarget:
+async def target(aws: dict[str, Any]) -> AsyncIterator[RelayTarget]:
     events, sqs = aws["events"], aws["sqs"]
     name = f"relay-test-{uuid.uuid4().hex[:8]}"
     await events.create_event_bus(Name=name)
@@ -75,7 +78,12 @@ async def target(aws: dict[str, Any]) -> RelayTarget:
     await events.put_targets(
         Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}]
     )
-    return RelayTarget(name=name, queue_url=queue_url)
+    yield RelayTarget(name=name, queue_url=queue_url)
+    # The emulator may be shared (EMULATOR=endpoint): leave nothing of this test behind.
+    await events.remove_targets(Rule=name, EventBusName=name, Ids=["queue"])
+    await events.delete_rule(Name=name, EventBusName=name)
+    await events.delete_event_bus(Name=name)
+    await sqs.delete_queue(QueueUrl=queue_url)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,10 @@ from emulator.local_stack import LocalStack
 from services.notifications.channels import AwsChannels, ChannelClients, Delivery
 from tests.conftest import SignedInUser
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.emulator("sends to example.com addresses from an unverified sender"),
+]
 
 SENDER = "notifications@example.com"
 
@@ -70,6 +73,7 @@ async def test_an_email_to_a_user_cognito_does_not_know_is_skipped(
     assert await emails_sent(clients) == before
 
 
+@pytest.mark.moto_in_process("reads the SMS messages moto recorded")
 async def test_an_sms_is_published_to_the_phone(
     stack: LocalStack, channels: tuple[AwsChannels, ChannelClients]
 ) -> None:

@@ -89,6 +89,7 @@ async def test_an_order_whose_process_dies_after_the_commit_still_notifies_once(
     assert await duplicates_seen(dynamodb, table_name, found[0].notification_id) == 0
 
 
+@pytest.mark.emulator("fault injection on the local outbox relay")
 async def test_a_relay_restarted_behind_its_last_publish_sends_again_and_one_notification_remains(
     stack: LocalStack,
     dynamodb: DynamoDBClient,
@@ -126,6 +127,7 @@ async def test_a_relay_restarted_behind_its_last_publish_sends_again_and_one_not
     assert [n.notification_id for n in notifications] == [created.event_id]
 
 
+@pytest.mark.emulator("fault injection on the local outbox relay")
 async def test_a_relay_that_cannot_publish_does_not_move_past_the_event(
     stack: LocalStack,
     dynamodb: DynamoDBClient,

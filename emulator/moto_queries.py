@@ -1,0 +1,167 @@
+"""Make moto's DynamoDB Query read one partition, as DynamoDB does, not the whole table.
+
+moto answers every Query by sorting every item of the table, then testing each against the key
+condition: its cost grows with the table (orders, outbox items, notifications pile up under
+load) rather than with the result. Here a query starts from the candidates a real index would
+hold: the table's partition for the hash key, or, on a global secondary index, the items ever
+written with that index hash value (kept per index as items are put or updated). moto still
+applies every condition, sort and page to those candidates, so answers are unchanged; only the
+items it looks at are fewer.
+
+Relies on moto serving one DynamoDB request at a time (``emulator.backends`` serializes them).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import Table
+
+# Per table: index name → index hash value → keys (table hash, table range) of the items that
+# were written with that value. A superset: keys whose item is gone or changed are dropped
+# when a query meets them.
+_IndexKeys = dict[str, dict["DynamoType", set[tuple["DynamoType", "DynamoType | None"]]]]
+_INDEX_KEYS = "_emulator_index_keys"
+_PATCH_LOCK = threading.Lock()
+
+
+def query_by_partition() -> None:
+    """Patch moto's Table.query and its writes to keep and use per-partition candidates."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    with _PATCH_LOCK:
+        if getattr(Table.query, "_emulator_by_partition", False):
+            return
+        Table.query = _narrowed(Table.query)  # type: ignore[method-assign]
+        Table.put_item = _indexing_put(Table.put_item)  # type: ignore[method-assign]
+        DynamoDBBackend.update_item = _indexing_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
+
+
+def _narrowed(query: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(query)
+
+    @functools.wraps(query)
+    def narrowed_query(table: Table, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(table, *args, **kwargs).arguments
+        candidates = _candidates(table, arguments)
+        if candidates is None:
+            return query(table, *args, **kwargs)
+        # moto's query reads the table through all_items(): for this call, the candidates.
+        table.all_items = lambda: candidates  # type: ignore[method-assign]
+        try:
+            return query(table, *args, **kwargs)
+        finally:
+            del table.all_items
+
+    narrowed_query._emulator_by_partition = True  # type: ignore[attr-defined]
+    return narrowed_query
+
+
+def _candidates(table: Table, arguments: dict[str, Any]) -> list[Item] | None:
+    """The items that can match, or None when the query cannot be narrowed."""
+    index_name = arguments.get("index_name")
+    hash_key = arguments.get("hash_key")
+    conditions = arguments.get("hash_key_conditions") or []
+    global_index = next((i for i in table.global_indexes if i.name == index_name), None)
+    if index_name is None or global_index is None:
+        # The table itself, or a local index: both share the table's partitions.
+        value = hash_key if hash_key is not None else _only_value(conditions, table.hash_key_attr)
+        if value is None:
+            return None
+        partition = table.items.get(value)
+        if partition is None:
+            return []
+        return list(partition.values()) if table.range_key_attr else [partition]  # type: ignore[list-item]
+    hash_attributes = [k["AttributeName"] for k in global_index.schema if k["KeyType"] == "HASH"]
+    if len(hash_attributes) != 1:
+        return None
+    attribute = hash_attributes[0]
+    value = _only_value(conditions, attribute) if conditions else hash_key
+    if value is None:
+        return None
+    keys = _index_keys(table, index_name, attribute).get(value)
+    if not keys:
+        return []
+    candidates = []
+    for key in list(keys):
+        item = _current(table, *key)
+        if item is None or item.attrs.get(attribute) != value:
+            keys.discard(key)  # deleted, or now under another value (indexed there)
+        else:
+            candidates.append(item)
+    return candidates
+
+
+def _only_value(conditions: list[tuple[str, DynamoType]], attribute: str) -> DynamoType | None:
+    if len(conditions) == 1 and conditions[0][0] == attribute:
+        return conditions[0][1]
+    return None
+
+
+def _index_keys(
+    table: Table, index_name: str, attribute: str
+) -> dict[DynamoType, set[tuple[DynamoType, DynamoType | None]]]:
+    """The index's keys by hash value, built from every item the first time it is queried."""
+    indexes: _IndexKeys = table.__dict__.setdefault(_INDEX_KEYS, {})
+    if index_name not in indexes:
+        by_value: dict[DynamoType, set[tuple[DynamoType, DynamoType | None]]] = {}
+        partitions: list[Any] = list(table.items.values())
+        for partition in partitions:
+            items: list[Item] = list(partition.values()) if table.range_key_attr else [partition]
+            for item in items:
+                value = item.attrs.get(attribute)
+                if value is not None:
+                    by_value.setdefault(value, set()).add((item.hash_key, item.range_key))
+        indexes[index_name] = by_value
+    return indexes[index_name]
+
+
+def _note(table: Table, item: Item | None) -> None:
+    """Add a written item to every index of its table built so far."""
+    indexes: _IndexKeys | None = table.__dict__.get(_INDEX_KEYS)
+    if not indexes or item is None:
+        return
+    for index in table.global_indexes:
+        by_value = indexes.get(index.name)
+        if by_value is None:
+            continue
+        for key in index.schema:
+            if key["KeyType"] == "HASH":
+                value = item.attrs.get(key["AttributeName"])
+                if value is not None:
+                    by_value.setdefault(value, set()).add((item.hash_key, item.range_key))
+
+
+def _current(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+    # Read without table.get_item: its defaultdict would gain an empty partition per miss.
+    partition = table.items.get(hash_key)
+    if partition is None or range_key is None:
+        return partition  # type: ignore[return-value]
+    return partition.get(range_key)
+
+
+def _indexing_put(put_item: Callable[..., Item]) -> Callable[..., Item]:
+    @functools.wraps(put_item)
+    def indexed_put_item(table: Table, *args: Any, **kwargs: Any) -> Item:
+        item = put_item(table, *args, **kwargs)
+        _note(table, item)
+        return item
+
+    return indexed_put_item
+
+
+def _indexing_update(update_item: Callable[..., Item]) -> Callable[..., Item]:
+    @functools.wraps(update_item)
+    def indexed_update_item(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Item:
+        item = update_item(backend, table_name, *args, **kwargs)
+        _note(backend.get_table(table_name), item)  # updated in place: its index values may change
+        return item
+
+    return indexed_update_item

@@ -1,0 +1,199 @@
+"""Take out per-request work in moto's server whose result never changes, the slow path of its
+DynamoDB response serializer, and a new connection per request; answers stay what moto sends.
+
+Measured under load, these were most of the emulator's CPU: every request listed moto's package
+directory (with a stat per entry, under a global lock) to find its backend and inspected the
+handler class for its method names; every PutEvents rebuilt a JSONPath parser (a PLY grammar)
+per input path; every DynamoDB attribute value went through the generic, botocore-model-driven
+serializer, which probes all ten members of ``AttributeValue`` (with their aliases) to emit the
+one that is there; and werkzeug's server closes every connection, so each SDK call paid for a
+new TCP connection and a new server thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, Final
+
+# DynamoDB's AttributeValue members, and those whose wire form is the value itself or strings.
+_ATTRIBUTE_VALUE_MEMBERS: Final = frozenset(
+    {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
+)
+# Response headers that say how the body is framed: written here, never copied from the app.
+_FRAMING_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "connection"})
+_PATCH_LOCK = threading.Lock()
+
+
+def speed_up_moto() -> None:
+    """Install the caches and the AttributeValue fast path; idempotent."""
+    import jsonpath_ng.ext
+    import moto.backends
+    import moto.core.responses
+    import moto.moto_server.threaded_moto_server
+    from moto.core.serialize import BaseJSONSerializer
+
+    # Module attributes replaced below (typed loosely: they are patched, not called here).
+    backends: Any = moto.backends
+    responses: Any = moto.core.responses
+    jsonpath: Any = jsonpath_ng.ext
+    threaded_server: Any = moto.moto_server.threaded_moto_server
+    with _PATCH_LOCK:
+        if getattr(BaseJSONSerializer._serialize_type_structure, "_emulator_fast", False):
+            return
+        # The installed backends, a directory listing that cannot change while moto runs.
+        backends.list_of_moto_modules = _as_cached_tuple(backends.list_of_moto_modules)
+        # A handler class's method names, inspected per request; classes do not change.
+        responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+        # Parsed JSONPath expressions are immutable; the input paths of a rule never change.
+        jsonpath.parse = functools.lru_cache(maxsize=1024)(jsonpath.parse)
+        BaseJSONSerializer._serialize_type_structure = _with_attribute_values_direct(  # type: ignore[method-assign]
+            BaseJSONSerializer._serialize_type_structure
+        )
+        # The handler ThreadedMotoServer builds its server with (looked up when it starts).
+        threaded_server.MotoRequestHandler = _keeping_alive(threaded_server.MotoRequestHandler)
+
+
+def wire_attribute_value(value: Any) -> dict[str, Any] | None:
+    """An AttributeValue as moto's serializer would write it, or None to leave it to moto.
+
+    Handles the string, number, boolean, null, set-of-strings, map and list forms whose values
+    are already what goes on the wire; binary forms, and anything unexpected, are moto's.
+    """
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return {kind: inner} if type(inner) is str else None
+    if kind in ("BOOL", "NULL"):
+        return {kind: inner} if type(inner) is bool else None
+    if kind in ("SS", "NS"):
+        if type(inner) is list and all(type(member) is str for member in inner):
+            return {kind: list(inner)}
+        return None
+    if kind == "M" and type(inner) is dict:
+        members = {}
+        for name, member in inner.items():
+            wire = wire_attribute_value(member)
+            if wire is None or type(name) is not str:
+                return None
+            members[name] = wire
+        return {"M": members}
+    if kind == "L" and type(inner) is list:
+        elements = []
+        for element in inner:
+            wire = wire_attribute_value(element)
+            if wire is None:
+                return None
+            elements.append(wire)
+        return {"L": elements}
+    return None
+
+
+def _as_cached_tuple(function: Callable[[], Any]) -> Callable[[], tuple[str, ...]]:
+    @functools.cache
+    def cached() -> tuple[str, ...]:
+        return tuple(function())
+
+    return cached
+
+
+def _with_attribute_values_direct(serialize: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(serialize)
+    def serialize_structure(
+        serializer: Any, serialized: Any, value: Any, shape: Any, key: str
+    ) -> None:
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and shape.members.keys() == _ATTRIBUTE_VALUE_MEMBERS
+        ):
+            wire = wire_attribute_value(value)
+            if wire is not None:
+                serialized[serializer.get_serialized_name(shape, key)] = wire
+                return
+        serialize(serializer, serialized, value, shape, key)
+
+    serialize_structure._emulator_fast = True  # type: ignore[attr-defined]
+    return serialize_structure
+
+
+def _keeping_alive(handler: type) -> type:
+    """moto's request handler, answering on a kept-alive connection when it safely can.
+
+    werkzeug always closes: its handler cannot tell where an unread body ends. Here a request
+    whose body length is declared is read whole first, so the connection is ready for the next
+    request; anything else (chunked, 100-continue, HEAD, HTTP/1.0) is left to werkzeug.
+    """
+
+    class KeepAliveRequestHandler(handler):  # type: ignore[misc]
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out as two writes: without this, Nagle's algorithm can hold
+            # the body back until the client's delayed ACK (40 ms) on a kept-alive connection.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def run_wsgi(self) -> None:
+            if not self._can_keep_alive():
+                super().run_wsgi()
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            self.environ = environ = self.make_environ()
+            environ["wsgi.input"] = io.BytesIO(body)
+            started: list[Any] = []
+            chunks: list[bytes] = []
+
+            def start_response(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Callable[[bytes], None]:
+                if exc_info is not None and started:
+                    raise exc_info[1].with_traceback(exc_info[2])
+                started[:] = [status, headers]
+                return chunks.append
+
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    chunks.extend(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            except Exception:
+                self.server.log("error", f"Error on request:\n{traceback.format_exc()}")
+                self.close_connection = True
+                started[:] = ["500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]]
+                chunks[:] = [b"Internal Server Error"]
+            status, headers = started
+            code, _, message = status.partition(" ")
+            self.send_response(int(code), message)
+            for name, value in headers:
+                if name.lower() not in _FRAMING_HEADERS:
+                    self.send_header(name, value)
+            payload = b"".join(chunks)
+            bodiless = int(code) < 200 or int(code) in (204, 304)
+            if not bodiless:
+                self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if payload and not bodiless:
+                self.wfile.write(payload)
+
+        def _can_keep_alive(self) -> bool:
+            headers = self.headers
+            return (
+                self.request_version == "HTTP/1.1"
+                and not self.close_connection
+                and self.command != "HEAD"
+                and "Transfer-Encoding" not in headers
+                and "Expect" not in headers
+                and (headers.get("Content-Length") or "0").isdigit()
+            )
+
+    KeepAliveRequestHandler.__name__ = KeepAliveRequestHandler.__qualname__ = (
+        f"KeepAlive{handler.__name__}"
+    )
+    return KeepAliveRequestHandler

@@ -1,0 +1,176 @@
+"""moto's shortcuts change no answer: DynamoDB responses are what its own serializer writes."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiobotocore.session import get_session
+
+from emulator.backends import Backend, start_backend
+from emulator.moto_speedups import wire_attribute_value
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+
+@pytest.fixture(scope="module")
+def moto_backend() -> Iterator[Backend]:
+    backend = start_backend("moto")
+    yield backend
+    backend.stop()
+
+
+@pytest.fixture
+async def dynamodb(moto_backend: Backend) -> AsyncIterator[DynamoDBClient]:
+    options: dict[str, Any] = {
+        "endpoint_url": moto_backend.endpoint_url,
+        "region_name": moto_backend.region,
+    }
+    async with get_session().create_client("dynamodb", **options) as client:
+        yield client
+
+
+def random_value(chance: random.Random, depth: int = 0) -> dict[str, Any]:
+    """An AttributeValue of any form, nested a little."""
+    kinds = ["S", "N", "BOOL", "NULL", "SS", "NS", "B"] + (["M", "L"] if depth < 3 else [])
+    kind = chance.choice(kinds)
+    if kind == "S":
+        return {"S": chance.choice(["", "plain", "ünïcode ✓", 'quote " and \\', "0"])}
+    if kind == "N":
+        return {"N": chance.choice(["0", "-12", "3.25", "1E+3"])}
+    if kind == "BOOL":
+        return {"BOOL": chance.random() < 0.5}
+    if kind == "NULL":
+        return {"NULL": True}
+    if kind in ("SS", "NS"):
+        return {kind: [str(n) for n in chance.sample(range(100), chance.randint(1, 3))]}
+    if kind == "B":
+        return {"B": "AAEC"}
+    if kind == "M":
+        return {
+            "M": {f"k{n}": random_value(chance, depth + 1) for n in range(chance.randint(0, 3))}
+        }
+    return {"L": [random_value(chance, depth + 1) for _ in range(chance.randint(0, 3))]}
+
+
+def moto_serialized(result: dict[str, Any], operation: str, *, fast: bool) -> Any:
+    """What moto's DynamoDB serializer writes for ``result``, with or without the fast path."""
+    from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    operation_model = get_service_model("dynamodb").operation_model(operation)
+    serializer = get_serializer_class("dynamodb", "json")(
+        operation_model=operation_model, value_picker=XFormedAttributePicker()
+    )
+    structure = BaseJSONSerializer._serialize_type_structure
+    if not fast:
+        # moto's own method, as it was before the fast path wrapped it
+        serializer._serialize_type_structure = structure.__wrapped__.__get__(serializer)  # type: ignore[attr-defined,method-assign]
+    return json.loads(serializer.serialize(result)["body"])
+
+
+def test_query_responses_are_serialized_as_moto_serializes_them(
+    moto_backend: Backend,
+) -> None:
+    # Given query results of every attribute form, nested (binary ones among them)
+    chance = random.Random(6)
+    for _ in range(200):
+        items = [
+            {f"a{n}": random_value(chance) for n in range(chance.randint(1, 5))}
+            for _ in range(chance.randint(0, 4))
+        ]
+        result = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+        # Then the fast path writes exactly what moto's generic serializer writes
+        assert moto_serialized(result, "Query", fast=True) == moto_serialized(
+            result, "Query", fast=False
+        )
+
+
+def test_binary_and_unexpected_values_are_left_to_moto() -> None:
+    assert wire_attribute_value({"B": "AAEC"}) is None
+    assert wire_attribute_value({"M": {"x": {"BS": ["AAEC"]}}}) is None
+    assert wire_attribute_value({"S": "a", "N": "1"}) is None
+    assert wire_attribute_value({"N": 1}) is None
+    assert wire_attribute_value({"L": [{"S": "a"}, {"BOOL": "yes"}]}) is None
+
+
+async def test_an_item_of_every_form_reads_back_as_written(dynamodb: DynamoDBClient) -> None:
+    # Given a table and an item holding every attribute form, binary ones included
+    table = f"speedups-{uuid.uuid4().hex[:8]}"
+    await dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+    )
+    item: dict[str, Any] = {
+        "PK": {"S": "item"},
+        "text": {"S": "ünïcode ✓"},
+        "empty": {"S": ""},
+        "count": {"N": "-3.5"},
+        "flag": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "tags": {"SS": ["a", "b"]},
+        "sizes": {"NS": ["1", "2"]},
+        "blob": {"B": b"\x00\x01\x02"},
+        "blobs": {"BS": [b"\x03"]},
+        "nested": {"M": {"list": {"L": [{"N": "1"}, {"M": {"deep": {"BOOL": True}}}]}}},
+    }
+    await dynamodb.put_item(TableName=table, Item=item)
+    # When it is read by GetItem and by Query
+    got = (await dynamodb.get_item(TableName=table, Key={"PK": {"S": "item"}}))["Item"]
+    queried = await dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "item"}},
+    )
+    # Then both return it exactly as written
+    assert got == item
+    assert queried["Items"] == [item]
+
+
+def list_tables(connection: http.client.HTTPConnection, **headers: str) -> http.client.HTTPResponse:
+    connection.request(
+        "POST",
+        "/",
+        body=b"{}",
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/"
+            "aws4_request, SignedHeaders=host, Signature=0",
+            **headers,
+        },
+    )
+    response = connection.getresponse()
+    response.read()
+    return response
+
+
+def test_requests_share_one_connection_until_the_client_closes_it(moto_backend: Backend) -> None:
+    # Given one HTTP/1.1 connection to the emulator
+    host, port = moto_backend.endpoint_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        # When three requests are sent on it
+        answers, sockets = [], []
+        for _ in range(3):
+            answers.append(list_tables(connection))
+            sockets.append(connection.sock)
+        # Then each is answered on the same, still open, connection
+        assert [a.status for a in answers] == [200, 200, 200]
+        assert all(a.getheader("Connection") is None and not a.will_close for a in answers)
+        assert sockets[0] is not None
+        assert sockets == [sockets[0]] * 3
+        # And a request that asks to close is answered, then the connection ends
+        last = list_tables(connection, Connection="close")
+        assert (last.status, last.getheader("Connection")) == (200, "close")
+        assert last.will_close
+    finally:
+        connection.close()
