@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import msgspec
 from aiohttp import hdrs, web
 
+from emulator.api_docs import add_api_docs
 from emulator.function_pool import ACCOUNT_ID, FunctionError
 from emulator.jwt_authorizer import JwtAuthorizer, Unauthorized, gateway_claims
 from libs.resources.api_routes import ROUTES, Route
@@ -23,6 +24,16 @@ from libs.resources.api_routes import ROUTES, Route
 # API Gateway's own limits: a 10 MB request payload, a 30 s wait for the integration.
 MAX_PAYLOAD_BYTES: Final = 10 * 1024 * 1024
 INTEGRATION_TIMEOUT_SECONDS: Final = 30.0
+# API Gateway's quota on the request line and header values together; a larger request is a 431.
+MAX_REQUEST_HEAD_BYTES: Final = 10240
+# Lambda's synchronous invocation payload: an event over it never reaches the function.
+MAX_EVENT_BYTES: Final = 6 * 1024 * 1024
+# aiohttp's own parser limits, set above the quota so the gateway answers as API Gateway does.
+_PARSER_LIMITS: Final[dict[str, Any]] = {
+    "max_line_size": 65536,
+    "max_field_size": 65536,
+    "max_headers": 1024,
+}
 DEFAULT_API_ID: Final = "local"
 
 # Bodies API Gateway passes as text; it base64-encodes every other one, including a missing
@@ -110,7 +121,9 @@ def build_gateway(
     # aiohttp refuses larger bodies itself, and the gateway turns that into API Gateway's 413.
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     app[_GATEWAY] = _Gateway(RouteTable(routes), pools, authorizer, settings or GatewaySettings())
-    app.router.add_route("*", "/{tail:.*}", _handle)
+    add_api_docs(app, routes)  # GET /openapi.json and /docs, matched before the API's routes
+    # [\s\S], not `.`: a path with an encoded line break is API Gateway's to route, too.
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", _handle)
     return app
 
 
@@ -120,7 +133,9 @@ async def serve_gateway(
     """Serve ``app`` on ``host:port`` (0 picks a free port); the runner and the bound port."""
     # lingering_time: after an early 413 aiohttp drains the unread body before closing, 10 s by
     # default, which a local client on loopback never needs (and shutdown would wait for).
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, lingering_time=1.0)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, lingering_time=1.0, **_PARSER_LIMITS
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -239,6 +254,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
 
 
 async def _respond(request: web.Request, request_id: str) -> web.Response:
+    if _head_bytes(request) > MAX_REQUEST_HEAD_BYTES:
+        return message_response(431, "Request Header Fields Too Large")
     if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
         return _too_large()
     gateway = request.app[_GATEWAY]
@@ -266,6 +283,9 @@ async def _respond(request: web.Request, request_id: str) -> web.Response:
         authorizer=claims,
         settings=gateway.settings,
     )
+    if len(body) > MAX_EVENT_BYTES // 2 and len(msgspec.json.encode(event)) > MAX_EVENT_BYTES:
+        # Lambda refuses the invocation; API Gateway answers with this (as observed on AWS).
+        return message_response(413, "Request Too Long")
     function = gateway.functions[match.route.function]
     try:
         async with asyncio.timeout(INTEGRATION_TIMEOUT_SECONDS):
@@ -281,6 +301,13 @@ async def _respond(request: web.Request, request_id: str) -> web.Response:
     except (TypeError, ValueError, AttributeError) as error:
         log.error("%s returned a malformed response: %r", match.route.function, error)
         return message_response(500, "Internal Server Error")
+
+
+def _head_bytes(request: web.Request) -> int:
+    line = len(request.method) + len(request.raw_path) + len("  HTTP/1.1")
+    return line + sum(
+        len(value.encode("utf-8", "surrogateescape")) for value in request.headers.values()
+    )
 
 
 def _too_large() -> web.Response:

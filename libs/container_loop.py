@@ -2,12 +2,17 @@
 
 Connections opened by one invocation (aiobotocore's pools) stay bound to this loop, so keeping it
 for the container's life lets a warm invocation reuse them instead of opening new ones.
+
+With SnapStart, Lambda snapshots the container after init and resumes copies of it elsewhere:
+``snapshot_hooks`` registers what to do before the snapshot (create clients, so it holds them)
+and after each restore (replace what cannot travel: connections, the random generator's state).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import random
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -25,3 +30,26 @@ class ContainerLoop:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
         return self._loop.run_until_complete(work)
+
+
+def snapshot_hooks(before_snapshot: Callable[[], None], after_restore: Callable[[], None]) -> bool:
+    """Register SnapStart's runtime hooks; False where there is no SnapStart (not in Lambda).
+
+    ``snapshot_restore_py`` ships with Lambda's managed Python runtimes (3.12 and later).
+    """
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-not-found]
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:
+        return False
+    register_before_snapshot(before_snapshot)
+    register_after_restore(reseed_random)
+    register_after_restore(after_restore)
+    return True
+
+
+def reseed_random() -> None:
+    """Give this copy of a restored container its own pseudo-random sequence (retry jitter...)."""
+    random.seed()

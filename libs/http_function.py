@@ -7,6 +7,7 @@ one invocation serve the next.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import time
@@ -14,25 +15,38 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionError,
+    ConnectTimeoutError,
+    HTTPClientError,
+    ReadTimeoutError,
+)
 
 from libs.aws_clients import AwsClients
 from libs.caller import caller_of
 from libs.config import settings
-from libs.container_loop import ContainerLoop
+from libs.container_loop import ContainerLoop, snapshot_hooks
+from libs.init_phase import end_init
 from libs.json_api import problem_response
 from libs.origin_check import OriginCheck
 from libs.problems import (
+    PROBLEM_CONTENT_TYPE,
+    DependencyTimeout,
+    DependencyUnavailable,
     Forbidden,
     MethodNotAllowed,
     NotFound,
     ProblemError,
     ServiceUnavailable,
+    problem_body,
 )
 from libs.resources.api_routes import Route, routes_of
+from libs.resources.functions import FUNCTIONS
+from libs.tracing import function_tracer
 
 RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[str]]])
 T = TypeVar("T")
@@ -52,6 +66,8 @@ _RETRYABLE_CODES = frozenset(
     }
 )
 RETRY_AFTER_SECONDS = "1"
+# Time kept back from Lambda's timeout to answer 504 ourselves instead of being killed (a 500).
+DEADLINE_MARGIN_SECONDS = 1.0
 # Most requests add no business metric; Powertools warns about each such flush.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
@@ -68,7 +84,7 @@ class HttpFunction:
         self.service = service
         self.logger = Logger(service=service)
         self.metrics = Metrics(namespace=metrics_namespace(service), service=service)
-        self.tracer = Tracer(service=service)
+        self.tracer = function_tracer(service)  # None where X-Ray does not trace
         self.clients = AwsClients()
         self.app = APIGatewayHttpResolver()
         self._declared: dict[str, Route] = {route.route_key: route for route in routes_of(service)}
@@ -78,12 +94,23 @@ class HttpFunction:
         self._correlation_id: str | None = None
         self._register_error_handlers()
         self._register_method_not_allowed()
+        traced: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = self._handle
+        if self.tracer is not None:
+            # Responses can carry tokens and personal data: keep them out of traces.
+            traced = self.tracer.capture_lambda_handler(self._handle, capture_response=False)
         self.handler = self.metrics.log_metrics(capture_cold_start_metric=True)(
-            self.logger.inject_lambda_context(clear_state=True)(
-                # Responses can carry tokens and personal data: keep them out of traces.
-                self.tracer.capture_lambda_handler(self._handle, capture_response=False)
-            )
+            self.logger.inject_lambda_context(clear_state=True)(traced)
         )
+        snapshot_hooks(self._before_snapshot, self._after_restore)
+
+    def _before_snapshot(self) -> None:
+        # The snapshot then holds the clients: models parsed, endpoints resolved, TLS set up.
+        declared = FUNCTIONS.get(self.service)
+        self.run(self.clients.prime(declared.aws_services if declared else ()))
+        end_init(collect=True)
+
+    def _after_restore(self) -> None:
+        self.run(self.clients.reconnect())
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -136,9 +163,11 @@ class HttpFunction:
     def _register_error_handlers(self) -> None:
         self.app.exception_handler(ProblemError)(self._problem)
         self.app.exception_handler(ClientError)(self._aws_error)
-        self.app.exception_handler([ConnectionError, HTTPClientError, TimeoutError])(
-            self._unavailable
+        # Lookup follows the MRO: the timeouts win over their ConnectionError/HTTPClientError bases.
+        self.app.exception_handler([ReadTimeoutError, ConnectTimeoutError, TimeoutError])(
+            self._timed_out
         )
+        self.app.exception_handler([ConnectionError, HTTPClientError])(self._unavailable)
         self.app.exception_handler(Exception)(self._unhandled)
         self.app.not_found(self._not_found)
 
@@ -164,11 +193,15 @@ class HttpFunction:
     def _unavailable(self, error: Exception) -> Response[str]:
         self.logger.warning("dependency unreachable", extra={"error": type(error).__name__})
         return self._problem(
-            ServiceUnavailable(
+            DependencyUnavailable(
                 "A dependency is unreachable; retry shortly",
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
         )
+
+    def _timed_out(self, error: Exception) -> Response[str]:
+        self.logger.warning("dependency timed out", extra={"error": type(error).__name__})
+        return self._problem(_dependency_timeout())
 
     def _unhandled(self, error: Exception) -> Response[str]:
         # The details go to the log, never to the client.
@@ -176,6 +209,18 @@ class HttpFunction:
         return self._problem(ProblemError("The request could not be completed"))
 
     def _not_found(self, _: Exception) -> Response[str]:
+        # Any other method (HEAD, TRACE, QUERY, ...) reaches a path through its ANY route: 405.
+        path = self.app.current_event.path
+        allowed = sorted(
+            route.method
+            for route in self._declared.values()
+            if route.method != "ANY" and route.match(path) is not None
+        )
+        if allowed:
+            allow = ", ".join(allowed)
+            return self._problem(
+                MethodNotAllowed(f"Allowed methods: {allow}", headers={"Allow": allow})
+            )
         return self._problem(NotFound("No such route"))
 
     @property
@@ -190,6 +235,7 @@ class HttpFunction:
         return self._loop.run(work)
 
     def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        end_init()  # the first invocation ends init (a no-op afterwards)
         result: dict[str, Any] = self.run(self._resolve(event, context))
         return result
 
@@ -201,8 +247,23 @@ class HttpFunction:
         correlation_id = supplied if _SAFE_CORRELATION_ID.match(supplied) else request_id
         self._correlation_id = correlation_id
         self.logger.set_correlation_id(correlation_id)
-        refusal = await self._origin.refusal(event, correlation_id)
-        response = refusal or await self.app.resolve_async(event, context)
+        try:
+            async with asyncio.timeout(_time_budget(context)):
+                refusal = await self._origin.refusal(event, correlation_id)
+                response = refusal or await self.app.resolve_async(event, context)
+        except TimeoutError:
+            # The deadline cancelled the work (a pending AWS call included): answer in time.
+            self.logger.warning("deadline reached", extra={"route": event.get("routeKey")})
+            timeout = _dependency_timeout()
+            document = timeout.to_problem(
+                instance=event.get("rawPath"), correlation_id=correlation_id
+            )
+            response = {
+                "statusCode": timeout.status,
+                "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **timeout.headers},
+                "body": problem_body(document).decode(),
+                "isBase64Encoded": False,
+            }
         response.setdefault("headers", {})["x-correlation-id"] = correlation_id
         self.logger.info(
             "request handled",
@@ -213,3 +274,19 @@ class HttpFunction:
             },
         )
         return response
+
+
+def _dependency_timeout() -> DependencyTimeout:
+    return DependencyTimeout(
+        "A dependency did not answer in time; retry shortly",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def _time_budget(context: LambdaContext) -> float | None:
+    """Seconds the invocation may work before it must answer; None without a Lambda deadline."""
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining_ms is None:
+        return None
+    remaining_seconds: float = remaining_ms() / 1000
+    return max(0.0, remaining_seconds - DEADLINE_MARGIN_SECONDS)

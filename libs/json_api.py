@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -71,6 +72,7 @@ def decode_body(event: APIGatewayProxyEventV2, model: type[T]) -> T:
         raise MalformedJson(
             f"The body is not UTF-8: {error.reason} at byte {error.start}"
         ) from error
+    refuse_duplicate_members(data)
     try:
         return msgspec.json.decode(data, type=model)
     except msgspec.ValidationError as error:
@@ -79,6 +81,38 @@ def decode_body(event: APIGatewayProxyEventV2, model: type[T]) -> T:
         ) from error
     except msgspec.DecodeError as error:
         raise MalformedJson(f"The body is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise MalformedJson("The body nests arrays or objects too deeply") from error
+
+
+def refuse_duplicate_members(data: bytes) -> None:
+    """400 for an object that names a member twice, which decoders resolve differently.
+
+    msgspec keeps the last value silently; I-JSON (RFC 7493) forbids duplicates, so the body is
+    refused rather than guessed at. Numbers are not converted: only the member names matter.
+    """
+    try:
+        json.loads(
+            data,
+            object_pairs_hook=_unique_members,
+            parse_int=_ignored,
+            parse_float=_ignored,
+            parse_constant=_ignored,
+        )
+    except (ValueError, RecursionError):
+        return  # not JSON: msgspec's decoder names the error
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> None:
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise MalformedJson(f"The body names the member `{name}` twice; send each member once")
+        seen.add(name)
+
+
+def _ignored(_: str) -> None:
+    return None
 
 
 def decode_query(event: APIGatewayProxyEventV2, model: type[T]) -> T:

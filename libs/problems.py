@@ -136,6 +136,18 @@ class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class DependencyUnavailable(ServiceUnavailable):
+    """An AWS endpoint refused or dropped the connection; the client may retry."""
+
+    status, slug, title = 503, "dependency-unavailable", "Dependency unavailable"
+
+
+class DependencyTimeout(ProblemError):
+    """An AWS endpoint did not answer within the time the invocation had left; retry later."""
+
+    status, slug, title = 504, "dependency-timeout", "Dependency timed out"
+
+
 def problem_body(problem: Problem) -> bytes:
     """Encode a problem document."""
     return msgspec.json.encode(problem)

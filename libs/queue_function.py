@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from libs.aws_clients import AwsClients
 from libs.container_loop import ContainerLoop
 from libs.http_function import metrics_namespace
+from libs.tracing import function_tracer
 
 MessageHandler = Callable[[SQSRecord], Awaitable[None]]
 
@@ -30,14 +31,16 @@ class QueueFunction:
         self.service = service
         self.logger = Logger(service=service)
         self.metrics = Metrics(namespace=metrics_namespace(service), service=service)
-        self.tracer = Tracer(service=service)
+        self.tracer = function_tracer(service)  # None where X-Ray does not trace
         self.clients = clients or AwsClients()
         self._loop = ContainerLoop()
         self._handle_message: MessageHandler | None = None
+        traced: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = self._handle
+        if self.tracer is not None:
+            # Messages carry personal data: keep the batch response out of traces.
+            traced = self.tracer.capture_lambda_handler(self._handle, capture_response=False)
         self.handler = self.metrics.log_metrics(capture_cold_start_metric=True)(
-            self.logger.inject_lambda_context(clear_state=True)(
-                self.tracer.capture_lambda_handler(self._handle)
-            )
+            self.logger.inject_lambda_context(clear_state=True)(traced)
         )
 
     def each_message(self, func: MessageHandler) -> MessageHandler:

@@ -141,6 +141,11 @@ def _invalid_refresh_token() -> ProblemError:
 SIGN_UP_ERRORS: Mapping[str, ProblemFactory] = {
     "UsernameExistsException": lambda: Conflict("This email is already registered"),
     "InvalidPasswordException": lambda: weak_password("password", ()),
+    # The local checks pass what Cognito's own format check may still refuse (the username).
+    "InvalidParameterException": lambda: ValidationFailed(
+        "The user pool does not accept this registration",
+        invalid_params=[InvalidParam(name="email", reason="Not accepted as a username")],
+    ),
 }
 CONFIRM_SIGN_UP_ERRORS: Mapping[str, ProblemFactory] = {
     "CodeMismatchException": _invalid_code,

@@ -5,6 +5,9 @@ Bodies carry passwords and tokens: nothing here logs a body, a token or a Cognit
 
 from __future__ import annotations
 
+# First, so the garbage collector is held back while the modules below load.
+from libs import init_phase  # noqa: F401  # isort: skip
+
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import Response

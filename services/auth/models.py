@@ -8,8 +8,15 @@ import msgspec
 
 # Cognito's Username is at most 128 characters (its API model), and the email is the username
 # here: a longer address could never register, so it is refused as invalid input instead.
+# Control characters never reach Cognito either: they are a 422 naming `email`, not a 500.
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
 Email = Annotated[
-    str, msgspec.Meta(min_length=3, max_length=128, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=128,
+        pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$",
+    ),
 ]
 # Cognito's password limit; the policy's own rules are checked separately, to name what is unmet.
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from libs.aws_clients import AwsClients
 from libs.config import settings
 from libs.container_loop import ContainerLoop
 from libs.http_function import metrics_namespace
+from libs.tracing import function_tracer
 from services.event_relay.stream_batch import relay_batch
 
 SERVICE = "event-relay"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=metrics_namespace(SERVICE), service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = function_tracer(SERVICE)  # None where X-Ray does not trace
 clients = AwsClients()
 loop = ContainerLoop()
 
@@ -43,9 +44,14 @@ async def relay(event: dict[str, Any]) -> dict[str, Any]:
     return relayed.batch_response()
 
 
-@metrics.log_metrics(capture_cold_start_metric=True)
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Lambda's entrypoint: the batch runs on the container's event loop."""
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return loop.run(relay(event))
+
+
+_traced = (
+    _handle if tracer is None else tracer.capture_lambda_handler(_handle, capture_response=False)
+)
+# Lambda's entrypoint: the batch runs on the container's event loop.
+handler = metrics.log_metrics(capture_cold_start_metric=True)(
+    logger.inject_lambda_context(clear_state=True)(_traced)
+)

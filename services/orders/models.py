@@ -69,7 +69,8 @@ class ChangeStatus(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The body of PATCH /orders/{orderId}; ``version`` makes the change conditional on it."""
 
     status: OrderStatus
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    # Bounded: DynamoDB numbers hold 38 digits, and JSON clients read integers exactly to 2**53.
+    version: Annotated[int, msgspec.Meta(ge=1, le=2**53 - 1)] | None = None
 
 
 class OrderQuery(msgspec.Struct, forbid_unknown_fields=True):

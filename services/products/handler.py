@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+# First, so the garbage collector is held back while the modules below load.
+from libs import init_phase  # noqa: F401  # isort: skip
+
 import uuid
 
+import msgspec
 from aws_lambda_powertools.event_handler import Response
 
 from libs.config import settings
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, decode_query, json_response
+from libs.problems import NotFound
 from services.products import catalog_table
-from services.products.models import ProductInput, ProductPage, ProductQuery
+from services.products.models import ProductId, ProductInput, ProductPage, ProductQuery
 
 api = HttpFunction("products")
 app = api.app
+
+
+def _checked_product_id(product_id: str) -> str:
+    # An id outside the declared pattern cannot exist (a traversal, a control character, or a
+    # key over DynamoDB's size limit): 404 without reading the table.
+    try:
+        checked: str = msgspec.convert(product_id, ProductId)
+    except msgspec.ValidationError:
+        raise NotFound("No such product") from None
+    return checked
 
 
 @api.route("GET /products")
@@ -28,8 +43,11 @@ async def list_products() -> Response[str]:
 
 @api.route("GET /products/{productId}")
 async def get_product(productId: str) -> Response[str]:
+    product_id = _checked_product_id(productId)
     db = await api.clients.dynamodb()
-    return json_response(200, await catalog_table.get_product(db, settings().table_name, productId))
+    return json_response(
+        200, await catalog_table.get_product(db, settings().table_name, product_id)
+    )
 
 
 @api.route("POST /products")
@@ -44,8 +62,9 @@ async def create_product() -> Response[str]:
 
 @api.route("PUT /products/{productId}")
 async def replace_product(productId: str) -> Response[str]:
+    product_id = _checked_product_id(productId)
     body = decode_body(app.current_event, ProductInput)
-    product = body.as_product(productId)
+    product = body.as_product(product_id)
     db = await api.clients.dynamodb()
     await catalog_table.replace_product(db, settings().table_name, product)
     return json_response(200, product)

@@ -43,7 +43,8 @@ class UpdateProfile(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown
     ``version`` is the one the client read (0 when it has no profile yet); a stale one is a 409.
     """
 
-    version: Annotated[int, msgspec.Meta(ge=0)]
+    # Bounded: DynamoDB numbers hold 38 digits, and JSON clients read integers exactly to 2**53.
+    version: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
     name: Name | UnsetType | None = UNSET
     phone: Phone | UnsetType | None = UNSET
     address: Address | UnsetType | None = UNSET  # replaced as a whole, never merged line by line

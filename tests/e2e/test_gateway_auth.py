@@ -46,6 +46,7 @@ def test_a_genuine_access_token_is_accepted(api_url: str, alice: SignedInUser) -
     assert get_orders(api_url, f"Bearer {alice.access_token}").status_code == 200
 
 
+@pytest.mark.moto("signs with the private key of moto's user pools")
 def test_a_token_minted_with_the_pool_key_and_valid_claims_is_accepted(
     api_url: str, alice: SignedInUser
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from emulator.function_pool import FunctionError, FunctionTimeout
-from emulator.gateway import MAX_PAYLOAD_BYTES, build_gateway, serve_gateway
+from emulator.gateway import MAX_EVENT_BYTES, MAX_PAYLOAD_BYTES, build_gateway, serve_gateway
 from tests.emulator.jwt_signing import Issuer, access_claims
 
 
@@ -159,7 +159,7 @@ async def test_payload_over_10_mb_is_413_and_function_not_invoked(gateway: Gatew
     assert gateway.functions["orders"].events == []
 
 
-async def test_payload_of_exactly_10_mb_reaches_the_function(gateway: Gateway) -> None:
+async def test_payload_of_exactly_10_mb_passes_the_gateway_but_not_lambda(gateway: Gateway) -> None:
     body = b"x" * MAX_PAYLOAD_BYTES
     headers = {"Content-Type": "text/plain"}
     async with gateway.http.put(f"{gateway.url}/products/p-1", data=body) as response:
@@ -167,6 +167,20 @@ async def test_payload_of_exactly_10_mb_reaches_the_function(gateway: Gateway) -
     headers["Authorization"] = f"Bearer {gateway.issuer.token(access_claims())}"
     url = f"{gateway.url}/products/p-1"
     async with gateway.http.put(url, data=body, headers=headers) as response:
+        # Lambda's 6 MB invocation limit refuses the event: the function never runs.
+        assert response.status == 413
+        assert await response.json() == {"message": "Request Too Long"}
+    assert gateway.functions["products"].events == []
+
+
+async def test_payload_just_under_lambdas_limit_reaches_the_function(gateway: Gateway) -> None:
+    body = b"x" * (MAX_EVENT_BYTES - 64 * 1024)  # room for the rest of the event
+    headers = {
+        "Content-Type": "text/plain",
+        "Authorization": f"Bearer {gateway.issuer.token(access_claims())}",
+    }
+    url = f"{gateway.url}/products/p-1"
+    async with gateway.http.put(url, data=body, headers=headers) as response:
         assert response.status == 200
     (event,) = gateway.functions["products"].events
-    assert len(event["body"]) == MAX_PAYLOAD_BYTES
+    assert len(event["body"]) == len(body)

@@ -1,0 +1,302 @@
+"""Dependency faults on demand: a TCP proxy in front of the AWS endpoint, and an API behind it.
+
+The functions of a ``FaultyApi`` reach AWS only through its ``FaultProxy``. A test injects a
+fault while requests run: the endpoint goes down (every connection is reset) or turns slow (its
+answers are held past any client timeout), for every call or only for one operation such as
+``TransactWriteItems``. Clearing the fault restores the path, so the test can then read what
+was, or was not, written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import re
+import socket
+import struct
+import threading
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+from urllib.parse import urlsplit
+
+import msgspec
+from aiohttp import web
+
+from emulator.function_pool import FunctionPool
+from emulator.gateway import build_gateway, serve_gateway
+from emulator.jwt_authorizer import cognito_authorizer
+from emulator.provision import STACK_NAME, StackOutputs, function_environment
+from libs.resources.api_routes import ROUTES
+from libs.resources.functions import FUNCTIONS
+
+# Longer than any client's read timeout and any function's: a held answer is never awaited.
+DEFAULT_DELAY_SECONDS: Final = 60.0
+_CHUNK_BYTES: Final = 65536
+# A chunk from the client that starts an HTTP request (the SDK sends one at a time per socket).
+_REQUEST_LINE: Final = re.compile(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r\n")
+_START_TIMEOUT_SECONDS: Final = 60.0
+
+_T = TypeVar("_T")
+log = logging.getLogger(__name__)
+
+
+class FaultKind(enum.StrEnum):
+    """What the endpoint does to a call the fault applies to."""
+
+    DOWN = "down"  # the connection is reset: botocore raises ConnectionClosedError and the like
+    SLOW = "slow"  # the request arrives, its answer is held: the client times out
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A fault of every call, or only of the calls of one API operation."""
+
+    kind: FaultKind
+    operation: str | None = None  # e.g. "TransactWriteItems" (the X-Amz-Target's action)
+    delay_seconds: float = DEFAULT_DELAY_SECONDS
+
+    def applies_to(self, request_head: bytes) -> bool:
+        """Whether the request starting with ``request_head`` is affected."""
+        if self.operation is None:
+            return True
+        target = re.search(rb"(?im)^x-amz-target:\s*\S*\.(\w+)\s*$", request_head)
+        return target is not None and target[1].decode() == self.operation
+
+
+class FaultProxy:
+    """A TCP proxy to ``upstream_url``: passes bytes through, or applies the injected fault.
+
+    ``fault`` may be set from any thread; each request reads it when it starts.
+    """
+
+    def __init__(self, upstream_url: str) -> None:
+        address = urlsplit(upstream_url)
+        if address.hostname is None or address.port is None:
+            raise ValueError(f"{upstream_url} names no host and port")
+        self._upstream = (address.hostname, address.port)
+        self.fault: Fault | None = None
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str = "127.0.0.1") -> str:
+        """Listen on a free port of ``host``; the proxy's URL."""
+        self._server = await asyncio.start_server(self._accept, host, 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://{host}:{port}"
+
+    async def close(self) -> None:
+        """Stop listening and drop every connection."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the proxy is closing: the connection is dropped, and that is all
+        finally:
+            self._tasks.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        fault = self.fault
+        if fault is not None and fault.kind is FaultKind.DOWN and fault.operation is None:
+            _reset(writer)
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self._upstream)
+        except OSError:
+            _reset(writer)
+            return
+        connection = _Connection(writer, upstream_writer)
+        directions = (
+            asyncio.create_task(self._requests(reader, connection)),
+            asyncio.create_task(self._answers(upstream_reader, connection)),
+        )
+        try:
+            # Until both sides are done, or one side fails (it went away, or was reset).
+            await asyncio.wait(directions, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            connection.close()
+            for task in directions:
+                task.cancel()
+            await asyncio.gather(*directions, return_exceptions=True)
+
+    async def _requests(self, client: asyncio.StreamReader, connection: _Connection) -> None:
+        while chunk := await client.read(_CHUNK_BYTES):
+            fault = self.fault
+            starts_request = _REQUEST_LINE.match(chunk) is not None
+            applies = fault is not None and (
+                fault.operation is None if not starts_request else fault.applies_to(chunk)
+            )
+            if fault is not None and applies and fault.kind is FaultKind.DOWN:
+                connection.reset()
+                return
+            if starts_request:
+                slow = fault is not None and applies and fault.kind is FaultKind.SLOW
+                connection.answer_delay = fault.delay_seconds if fault and slow else 0.0
+            connection.upstream.write(chunk)
+            await connection.upstream.drain()
+        connection.upstream.write_eof()
+
+    async def _answers(self, upstream: asyncio.StreamReader, connection: _Connection) -> None:
+        while chunk := await upstream.read(_CHUNK_BYTES):
+            if connection.answer_delay:
+                await asyncio.sleep(connection.answer_delay)
+            connection.client.write(chunk)
+            await connection.client.drain()
+        connection.client.close()
+
+
+class _Connection:
+    """One client connection and its upstream twin."""
+
+    def __init__(self, client: asyncio.StreamWriter, upstream: asyncio.StreamWriter) -> None:
+        self.client = client
+        self.upstream = upstream
+        self.answer_delay = 0.0
+
+    def reset(self) -> None:
+        _reset(self.client)
+        self.upstream.transport.abort()
+
+    def close(self) -> None:
+        for writer in (self.client, self.upstream):
+            if not writer.transport.is_closing():
+                writer.transport.abort()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP RST (linger 0), as a crashed or overloaded endpoint does."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+class FaultyApi:
+    """The HTTP API of some services, whose functions reach AWS only through a FaultProxy.
+
+    It shares the running stack's resources (table, user pool) but has its own gateway and
+    containers, in a background thread like ``LocalStack``'s. ``timeout_seconds`` overrides the
+    declared function timeout, so a test sees the deadline without waiting for the real one.
+    """
+
+    def __init__(
+        self,
+        outputs: StackOutputs,
+        services: Iterable[str],
+        *,
+        timeout_seconds: int | None = None,
+    ) -> None:
+        self._outputs = outputs
+        self._services = tuple(services)
+        self._timeout_seconds = timeout_seconds
+        self._proxy = FaultProxy(outputs.aws_endpoint_url)
+        self._pools: list[FunctionPool] = []
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.api_url = ""
+
+    @property
+    def fault(self) -> Fault | None:
+        """The fault the functions' AWS endpoint applies now (None: it works)."""
+        return self._proxy.fault
+
+    @fault.setter
+    def fault(self, fault: Fault | None) -> None:
+        self._proxy.fault = fault
+
+    def start(self) -> Self:
+        """Start the proxy, the containers (one warm each) and the gateway."""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="faulty-api", daemon=True
+        )
+        self._thread.start()
+        try:
+            self.api_url = self._run(self._start(), _START_TIMEOUT_SECONDS)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything ``start`` started; safe to call more than once."""
+        if self._loop is None or self._thread is None:
+            return
+        if self._runner is not None:
+            self._run(self._runner.cleanup(), timeout=10)
+            self._runner = None
+        self._run(self._proxy.close(), timeout=10)
+        for pool in self._pools:
+            pool.close()
+        self._pools = []
+        self._run(self._loop.shutdown_default_executor(), timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        self._loop = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _start(self) -> str:
+        outputs = self._outputs
+        proxy_url = await self._proxy.start()
+        environment = function_environment(outputs) | {"AWS_ENDPOINT_URL": proxy_url}
+        pools: dict[str, FunctionPool] = {}
+        for service in self._services:
+            declaration = FUNCTIONS[service]
+            if self._timeout_seconds is not None:
+                declaration = msgspec.structs.replace(
+                    declaration, timeout_seconds=self._timeout_seconds
+                )
+            pools[service] = FunctionPool(
+                declaration,
+                environment,
+                function_name=f"{STACK_NAME}-{service}-faulty",
+                max_containers=1,
+            )
+        self._pools = list(pools.values())
+        # The authorizer reads the pool's keys straight from the endpoint: API Gateway's own
+        # path to Cognito is not the functions' dependency.
+        authorizer = cognito_authorizer(
+            outputs.aws_endpoint_url,
+            outputs.region,
+            outputs.user_pool_id,
+            outputs.user_pool_client_id,
+        )
+        await asyncio.gather(authorizer.refresh(), *(pool.prewarm(1) for pool in self._pools))
+        routes = [route for route in ROUTES if route.function in pools]
+        self._runner, port = await serve_gateway(build_gateway(pools, authorizer, routes=routes))
+        return f"http://127.0.0.1:{port}"
+
+    def _run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
+        if self._loop is None:
+            raise RuntimeError("the faulty API's event loop is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
