@@ -1,17 +1,22 @@
 """Lambda bundles built on this machine, without Docker: arm64 wheels for Python 3.13 plus code.
 
 A bundle holds the project's runtime dependencies (``[project].dependencies``, pinned by
-``uv.lock``), ``libs/`` and the function's own service package: nothing else. botocore's data
-is cut down to the services the function declares it calls. The wheels are installed once per
-lock into a cache and hard-linked into each bundle, so a synth re-bundles in well under a second.
-Docker (the Lambda build image) is only the fallback for a machine without uv.
+``uv.lock``), ``libs/`` and the function's own service package: nothing else. The dependencies
+are installed once per lock into a cache and trimmed there by the rules below (what no function
+reaches, debug sections of native extensions, install records); each bundle hard-links that
+install and keeps botocore's data and endpoints for the services its function declares, so a
+synth re-bundles in well under a second. Docker (the Lambda build image) is only the fallback for
+a machine without uv.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import os
 import shutil
+import struct
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,21 +37,67 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 PYTHON_VERSION = "3.13"
 PLATFORM = "aarch64-manylinux2014"
 # Bump when what a bundle contains changes for the same sources, to invalidate caches and hashes.
-BUNDLE_FORMAT = "4"
+BUNDLE_FORMAT = "5"
 # Where Lambda unpacks the bundle: compiled files name their sources under it.
 TASK_ROOT = "/var/task"
 
-# Parts of the dependencies no function uses at run time (directories and files).
+# The Powertools utilities that libs/ and services/ import; the others (parser, idempotency,
+# batch, parameters, feature_flags, ...) are left out. tests/infra/test_bundling.py fails when a
+# handler's import graph reaches a module left out: a newly used utility is added here.
+POWERTOOLS_UTILITIES = ("data_classes", "jmespath_utils", "typing")
+# The X-Ray SDK patches libraries by importing ``aws_xray_sdk.ext.<name>``; the patches kept are
+# those of the libraries a bundle ships (found in the install) and of these standard modules.
+XRAY_STANDARD_LIBRARY_PATCHES = ("httplib", "sqlite3")
+
+# Parts of the dependencies no function uses at run time (globs relative to the install).
 _NEVER_SHIPPED = (
     "bin",
-    "aws_lambda_powertools/event_handler/openapi/swagger_ui",
-    # aiohttp's compiled WebSocket reader (2 MB): no function opens a WebSocket, and aiohttp
-    # falls back to its pure-Python reader if one ever does.
-    "aiohttp/_websocket/reader_c.cpython-313-aarch64-linux-gnu.so",
+    ".lock",  # uv's lock of the --target directory
+    "*-stubs",  # type stubs (wrapt-stubs)
+    # Swagger UI's assets (1.7 MB): served only by enable_swagger(), which no function calls.
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*",
+    # Test suites and test support of the dependencies.
+    "*/tests",
+    "aiohttp/test_utils.py",
+    "aiohttp/pytest_plugin.py",
+    "multidict/_testcapi.*",
+    # aiohttp is aiobotocore's HTTP client here: its server side is imported only for type
+    # checking and by the Gunicorn worker (which needs gunicorn, not shipped).
+    "aiohttp/web.py",
+    "aiohttp/web_*.py",
+    "aiohttp/worker.py",
+    # aiohttp's compiled WebSocket reader: no function opens a WebSocket, and aiohttp imports
+    # it optionally, falling back to its pure-Python reader.
+    "aiohttp/_websocket/reader_c.*",
+    # urllib3's integrations with packages no bundle has (pyOpenSSL, PySocks); botocore
+    # imports pyopenssl optionally and falls back to the standard ssl module.
+    "urllib3/contrib/pyopenssl.py",
+    "urllib3/contrib/socks.py",
+    # dateutil's own time-zone database, read only by dateutil.tz.gettz() for a zone the
+    # system lacks: nothing shipped calls gettz (Powertools' feature flags, which do, are out).
+    "dateutil/zoneinfo/dateutil-zoneinfo.tar.gz",
 )
-# Build inputs and type stubs that wheels carry along: never imported.
-_NEVER_SHIPPED_SUFFIXES = (".pyi", ".pyx", ".pxd", ".c", ".h")
+# Build inputs, type stubs and markers that wheels carry along: never imported.
+_NEVER_SHIPPED_SUFFIXES = (".pyi", ".pyx", ".pxd", ".pxi", ".c", ".h")
+_NEVER_SHIPPED_NAMES = ("py.typed",)
+# What pip needs to uninstall or audit an install (RECORD lists files trimmed away here); the
+# licences, NOTICE files, entry points and METADATA's headers (name, version, licence,
+# requirements: all importlib.metadata reads) stay. METADATA's body, the project description
+# (a README, sometimes a changelog: 300 KB in all), is left out.
+_INSTALL_RECORDS = ("RECORD", "INSTALLER", "REQUESTED")
 _BOTOCORE_DATA = Path("botocore") / "data"
+_ENDPOINTS = "endpoints.json"
+# Part of the install's key: a changed rule re-trims the cached install (and changes hashes).
+_TRIMMING_RULES = repr(
+    (
+        POWERTOOLS_UTILITIES,
+        XRAY_STANDARD_LIBRARY_PATCHES,
+        _NEVER_SHIPPED,
+        _NEVER_SHIPPED_SUFFIXES,
+        _NEVER_SHIPPED_NAMES,
+        _INSTALL_RECORDS,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -97,11 +148,20 @@ class RuntimeDependencies:
     """The project's runtime dependencies for Lambda, installed once per lock into a cache."""
 
     def __init__(
-        self, root: Path = PROJECT_ROOT, cache: Path | None = None, compiler: Path | None = None
+        self,
+        root: Path = PROJECT_ROOT,
+        cache: Path | None = None,
+        compiler: Path | None = None,
+        *,
+        platform: str = PLATFORM,
+        python_version: str = PYTHON_VERSION,
     ) -> None:
         self.root = root
         self.cache = cache or root / ".local" / "bundles"
         self.compiler = compiler
+        # Lambda's by default; tests install the same pins for the machine they run on.
+        self.platform = platform
+        self.python_version = python_version
 
     @cached_property
     def requirements(self) -> str:
@@ -114,12 +174,14 @@ class RuntimeDependencies:
 
     @cached_property
     def key(self) -> str:
-        """Names the installed set: the pins, the target and whether bytecode is compiled."""
+        """Names the installed set: the pins, the target, the trimming rules, and whether
+        bytecode is compiled."""
         parts = (
             self.requirements,
-            PLATFORM,
-            PYTHON_VERSION,
+            self.platform,
+            self.python_version,
             BUNDLE_FORMAT,
+            _TRIMMING_RULES,
             str(bool(self.compiler)),
         )
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
@@ -133,7 +195,8 @@ class RuntimeDependencies:
         return path
 
     def installed(self) -> Path:
-        """The wheels unpacked for arm64/3.13 (installed on first use, then reused)."""
+        """The wheels unpacked for the target (Lambda's arm64/3.13 by default), trimmed;
+        installed on first use, then reused."""
         target = self.cache / f"site-{self.key}"
         if target.is_dir():
             return target
@@ -144,17 +207,12 @@ class RuntimeDependencies:
         shutil.rmtree(staging, ignore_errors=True)
         _run(
             *(uv, "pip", "install", "--quiet", "--no-deps", "--require-hashes"),
-            *("--only-binary", ":all:", "--python-platform", PLATFORM),
-            *("--python-version", PYTHON_VERSION, "--target", str(staging)),
+            *("--only-binary", ":all:", "--python-platform", self.platform),
+            *("--python-version", self.python_version, "--target", str(staging)),
             *("-r", str(self.requirements_file())),
             cwd=self.root,
         )
-        for never in _NEVER_SHIPPED:
-            shutil.rmtree(staging / never, ignore_errors=True)
-            (staging / never).unlink(missing_ok=True)
-        for path in staging.rglob("*"):
-            if path.suffix in _NEVER_SHIPPED_SUFFIXES and path.is_file():
-                path.unlink()
+        prune_dependencies(staging)
         if self.compiler:
             precompile_sourceless(self.compiler, staging)
         try:
@@ -162,6 +220,151 @@ class RuntimeDependencies:
         except OSError:  # another synth finished the same install first
             shutil.rmtree(staging, ignore_errors=True)
         return target
+
+
+def prune_dependencies(site: Path) -> None:
+    """Trim an install to what the functions run: the rules above, nothing decided per file.
+
+    uv hard-links installed files to its cache, so a file is replaced, never written in place.
+    """
+    for pattern in _NEVER_SHIPPED:
+        for path in list(site.glob(pattern)):
+            _remove(path)
+    for path in list(site.rglob("*")):
+        if path.is_file() and (
+            path.suffix in _NEVER_SHIPPED_SUFFIXES or path.name in _NEVER_SHIPPED_NAMES
+        ):
+            path.unlink()
+        elif path.is_dir() and path.name == "__pycache__":  # bytecode of uv's interpreter
+            shutil.rmtree(path)
+    for record in _INSTALL_RECORDS:
+        for path in site.glob(f"*.dist-info/{record}"):
+            path.unlink()
+    for metadata in site.glob("*.dist-info/METADATA"):
+        headers, separator, _ = metadata.read_bytes().partition(b"\n\n")
+        if separator:
+            _replace(metadata, headers + b"\n")
+    utilities = site / "aws_lambda_powertools" / "utilities"
+    for path in list(utilities.iterdir()) if utilities.is_dir() else []:
+        if path.name != "__init__.py" and path.name.split(".")[0] not in POWERTOOLS_UTILITIES:
+            _remove(path)
+    patches = site / "aws_xray_sdk" / "ext"
+    shipped = {p.name.split(".")[0] for p in site.iterdir()} | set(XRAY_STANDARD_LIBRARY_PATCHES)
+    for path in list(patches.iterdir()) if patches.is_dir() else []:
+        if (path / "__init__.py").is_file() and path.name not in shipped:
+            shutil.rmtree(path)
+    for extension in site.rglob("*.so"):
+        strip_native_extension(extension)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+# ELF64 (little-endian) header fields and section flags used below.
+_ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
+_PROGRAM_HEADER = struct.Struct("<IIQQQQQQ")
+_SECTION_HEADER = struct.Struct("<IIQQQQIIQQ")
+_SHF_ALLOC = 0x2
+_SHF_INFO_LINK = 0x40
+_SHT_RELA, _SHT_NOBITS, _SHT_REL = 4, 8, 9
+_SHN_LORESERVE = 0xFF00
+_ET_DYN = 3
+
+
+def strip_native_extension(path: Path) -> bool:
+    """Drop the sections of a shared object that are never loaded (debug information, the
+    static symbol table, comments), like ``strip``: the loaded segments stay byte for byte.
+
+    Returns whether the file changed; anything but a plain little-endian ELF64 is left alone.
+    """
+    original = path.read_bytes()
+    stripped = unloaded_sections_removed(original)
+    if stripped is None or len(stripped) >= len(original):
+        return False
+    _replace(path, stripped)
+    return True
+
+
+def _replace(path: Path, content: bytes) -> None:
+    # A new inode: uv's cache, hard-linked to the installed original, stays untouched.
+    replacement = path.with_name(f".{path.name}.new")
+    replacement.write_bytes(content)
+    replacement.chmod(path.stat().st_mode)
+    replacement.replace(path)
+
+
+def unloaded_sections_removed(elf: bytes) -> bytes | None:
+    """``elf`` with only its allocated sections and their names; None when it is not a plain
+    ELF64 little-endian shared object with the usual layout (unloaded sections at the end)."""
+    if len(elf) < _ELF_HEADER.size or elf[:4] != b"\x7fELF" or elf[4:6] != b"\x02\x01":
+        return None
+    header = _ELF_HEADER.unpack_from(elf)
+    kind, phoff, shoff = header[1], header[5], header[6]
+    phentsize, phnum, shentsize, shnum, shstrndx = header[9:14]
+    if (
+        kind != _ET_DYN
+        or phentsize != _PROGRAM_HEADER.size
+        or shentsize != _SECTION_HEADER.size
+        or not 0 < shstrndx < shnum < _SHN_LORESERVE
+        or shoff + shnum * shentsize > len(elf)
+    ):
+        return None
+    sections = [
+        list(_SECTION_HEADER.unpack_from(elf, shoff + index * shentsize)) for index in range(shnum)
+    ]
+    loaded_end = _loaded_end(elf, phoff, phnum, sections)
+    # What goes must lie past everything loaded, so no loaded byte moves.
+    if loaded_end is None or shoff < loaded_end:
+        return None
+    kept = [i for i, s in enumerate(sections) if i == 0 or s[2] & _SHF_ALLOC]
+    names_offset, names_size = sections[shstrndx][4], sections[shstrndx][5]
+    old_names = elf[names_offset : names_offset + names_size]
+    names = bytearray(b"\0")
+    renumbered = {old: new for new, old in enumerate([*kept, shstrndx])}
+    headers = []
+    for old in [*kept, shstrndx]:
+        section = sections[old]
+        name = old_names[section[0] : old_names.index(b"\0", section[0])]
+        section[0] = len(names) if name else 0
+        names += name + b"\0" if name else b""
+        for field, is_index in ((6, True), (7, _info_is_a_section(section))):
+            if is_index and section[field]:
+                if section[field] not in renumbered:
+                    return None
+                section[field] = renumbered[section[field]]
+        headers.append(section)
+    out = bytearray(elf[:loaded_end])
+    headers[-1][4], headers[-1][5] = len(out), len(names)  # the names follow the loaded part
+    out += names
+    out += bytes(-len(out) % 8)
+    struct.pack_into("<Q", out, 0x28, len(out))
+    struct.pack_into("<HH", out, 0x3C, len(headers), len(headers) - 1)
+    out += b"".join(_SECTION_HEADER.pack(*section) for section in headers)
+    return bytes(out)
+
+
+def _loaded_end(elf: bytes, phoff: int, phnum: int, sections: list[list[int]]) -> int | None:
+    # The end of what the loader maps (program headers, segments, allocated sections); None
+    # when an unloaded section with content lies before it.
+    end = phoff + phnum * _PROGRAM_HEADER.size
+    for index in range(phnum):
+        segment = _PROGRAM_HEADER.unpack_from(elf, phoff + index * _PROGRAM_HEADER.size)
+        end = max(end, segment[2] + segment[5])
+    for _, kind, flags, _, offset, size, *_ in sections:
+        if flags & _SHF_ALLOC and kind != _SHT_NOBITS:
+            end = max(end, offset + size)
+    for index, (_, kind, flags, _, offset, size, *_) in enumerate(sections):
+        if index and not flags & _SHF_ALLOC and kind != _SHT_NOBITS and size and offset < end:
+            return None
+    return end if end <= len(elf) else None
+
+
+def _info_is_a_section(section: list[int]) -> bool:
+    return section[1] in (_SHT_REL, _SHT_RELA) or bool(section[2] & _SHF_INFO_LINK)
 
 
 def precompile(interpreter: Path, tree: Path, root: Path) -> None:
@@ -213,6 +416,9 @@ def build_bundle(
         copy_function=_link_or_copy,
         dirs_exist_ok=True,
     )
+    endpoints = output / _BOTOCORE_DATA / _ENDPOINTS
+    endpoints.unlink(missing_ok=True)  # never write through a hard link into the cache
+    endpoints.write_bytes(endpoints_of(site, spec.aws_services))
     code = _code_ignore()
     shutil.copytree(root / "libs", output / "libs", ignore=code, dirs_exist_ok=True)
     (output / "services").mkdir(exist_ok=True)
@@ -240,14 +446,16 @@ def _botocore_data_filter(
     site: Path, services: Sequence[str]
 ) -> Callable[[str, list[str]], Iterable[str]]:
     """Skip botocore's data of services the function does not call, older API versions and
-    documentation examples (about 27 MB of the 29 MB botocore ships)."""
+    documentation examples (about 27 MB of the 29 MB botocore ships), and the endpoints file,
+    which the bundle gets trimmed (``endpoints_of``)."""
     data = site / _BOTOCORE_DATA
     keep = set(services)
 
     def ignore(directory: str, names: list[str]) -> Iterable[str]:
         path = Path(directory)
         if path == data:
-            return [n for n in names if (path / n).is_dir() and n not in keep]
+            skipped = [n for n in names if (path / n).is_dir() and n not in keep]
+            return [*skipped, _ENDPOINTS]
         if path.parent == data:  # a service: keep only its newest API version
             versions = sorted(n for n in names if (path / n).is_dir())
             return versions[:-1]
@@ -256,6 +464,31 @@ def _botocore_data_filter(
         return []
 
     return ignore
+
+
+def endpoints_of(site: Path, services: Sequence[str]) -> bytes:
+    """botocore's ``endpoints.json`` with the endpoints of ``services`` only (1.2 MB → a few
+    KB): every partition, its regions and defaults stay; clients resolve by endpoint prefix."""
+    data = site / _BOTOCORE_DATA
+    prefixes = {_endpoint_prefix(data / service) for service in services}
+    endpoints = json.loads((data / _ENDPOINTS).read_bytes())
+    for partition in endpoints["partitions"]:
+        partition["services"] = {
+            name: entry for name, entry in partition["services"].items() if name in prefixes
+        }
+    return json.dumps(endpoints, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _endpoint_prefix(service: Path) -> str:
+    newest = sorted(p for p in service.iterdir() if p.is_dir())[-1]
+    model = newest / "service-2.json.gz"
+    raw = (
+        gzip.decompress(model.read_bytes())
+        if model.is_file()
+        else model.with_suffix("").read_bytes()
+    )
+    prefix: str = json.loads(raw)["metadata"]["endpointPrefix"]
+    return prefix
 
 
 def source_hash(

@@ -45,6 +45,10 @@ from stacks.bundling import ARCHITECTURE, RUNTIME, FunctionBundler
 from stacks.config import FlagsProfile
 
 LIVE_ALIAS = "live"
+# Where HTTP functions without provisioned concurrency restore from a SnapStart snapshot instead
+# of initialising. Not in dev: every deploy publishes a version whose snapshot is billed while it
+# is cached (three hours at least), for an environment whose few cold starts nobody waits on.
+SNAP_START_ENVIRONMENTS = frozenset({"prod"})
 SMS_REASON = (
     "SNS Publish to a phone number (SMS) names no topic, so it has no resource to scope to; "
     "only the notifications consumer declares it."
@@ -211,6 +215,11 @@ class ServiceFunction(Construct):
             timeout=Duration.seconds(sizing.timeout_seconds),
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE,
+            snap_start=(
+                lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
+                if uses_snap_start(declaration, environment)
+                else None
+            ),
             log_group=self.log_group,
             environment={
                 config.TABLE_NAME: resources.table.table_name,
@@ -429,6 +438,22 @@ def _origin_environment(
     if origin_secret is None or "secretsmanager" not in declaration.aws_services:
         return {}
     return {config.ORIGIN_VERIFY_SECRET_ARN: origin_secret.secret_arn}
+
+
+def uses_snap_start(declaration: FunctionDeclaration, environment: EnvironmentDeclaration) -> bool:
+    """Whether the function's versions start from a SnapStart snapshot here.
+
+    The two remedies for a cold start exclude each other on a version: provisioned concurrency
+    keeps instances initialised (the hot paths, paid per hour), SnapStart restores new ones
+    from a snapshot of an initialised one (paid per cached snapshot and per restore). HTTP
+    functions get one or the other where a user waits on them; functions fed by queues and the
+    stream get neither: a cold start only delays a batch.
+    """
+    return (
+        environment.name in SNAP_START_ENVIRONMENTS
+        and declaration.trigger == "http"
+        and not environment.sizing(declaration).provisioned_concurrency
+    )
 
 
 def publishable_sources(declaration: FunctionDeclaration) -> list[str]:

@@ -92,6 +92,32 @@ def test_provisioned_concurrency_only_in_prod_and_only_where_declared(
         assert any(logical_id.startswith(service.title()) for logical_id in found)
 
 
+def snap_started(synthesized: Synthesized) -> set[str]:
+    return {
+        properties["Handler"]
+        for properties in functions_by_handler(synthesized).values()
+        if properties.get("SnapStart") == {"ApplyOn": "PublishedVersions"}
+    }
+
+
+def test_snapstart_in_prod_on_http_functions_not_kept_warm_and_never_with_provisioned(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    # Given prod's provisioned concurrency on the hot paths
+    kept_warm = {
+        FUNCTIONS[service].handler
+        for service, sizing in ENVIRONMENTS["prod"].functions.items()
+        if sizing.provisioned_concurrency
+    }
+    http = {d.handler for d in FUNCTIONS.values() if d.trigger == "http"}
+    assert kept_warm
+    assert kept_warm < http
+    # Then dev restores nothing from snapshots
+    assert snap_started(dev) == set()
+    # And prod's other HTTP functions start from a snapshot, queue and stream consumers do not
+    assert snap_started(prod) == http - kept_warm
+
+
 def test_canary_with_automatic_rollback_on_the_functions_alarms_in_prod_only(
     dev: Synthesized, prod: Synthesized
 ) -> None:
