@@ -12,10 +12,16 @@ from typing import Any
 
 from bench import report
 from bench.bench_stack import start_bench_stack
-from bench.bundles import measure_bundles
+from bench.deployable import sites_by_variant
 from bench.runner import cold_starts, warm_latency
 
 RESULTS = Path(__file__).resolve().parent / "results"
+STEP_LOG = Path(__file__).resolve().parent / "step_log.json"
+# Each variant's bundle-like site-packages (links into the environment's).
+SITES = Path(__file__).resolve().parent.parent / ".local" / "bench-sites"
+PARTS = ("cold", "warm", "bundles")
+# A fixed wait per AWS call for the second warm pass: a same-region round trip to AWS.
+DEFAULT_LATENCY_MS = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,47 +34,86 @@ def main(argv: list[str] | None = None) -> int:
         "--invocations", type=int, help="warm invocations per endpoint (default 2000)"
     )
     parser.add_argument("--skip-bundles", action="store_true", help="do not build the bundles")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="measure only this part (repeatable); the others are left out of the report",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=DEFAULT_LATENCY_MS,
+        help="wait per AWS call in the second warm pass (0: no second pass)",
+    )
+    parser.add_argument(
+        "--step", help="record this run's figures in the step log under this description"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.* are written")
     args = parser.parse_args(argv)
+    parts = set(args.only or PARTS) - ({"bundles"} if args.skip_bundles else set())
     cold_runs = args.cold_runs or (5 if args.quick else 15)
     invocations = args.invocations or (300 if args.quick else 2000)
     rounds = 2 if args.quick else 4
 
     started = time.perf_counter()
-    print("starting the emulator ...", flush=True)
-    stack = start_bench_stack()
-    spec: dict[str, Any] = {
-        "environment": stack.environment,
-        "write_environment": stack.write_environment,
-        "reader_claims": stack.reader_claims,
-        "writer_claims": stack.writer_claims,
-        "order_id": stack.order_id,
-    }
-    try:
-        print(f"cold init: {cold_runs} fresh processes per handler ...", flush=True)
-        cold = cold_starts(spec, cold_runs)
-        print(f"warm latency: {invocations} invocations per endpoint and variant ...", flush=True)
-        warm = warm_latency(spec, invocations, rounds, stack.clear_placed_orders)
-    finally:
-        stack.stop()
-    bundles: dict[str, Any] = {"functions": {}}
-    if not args.skip_bundles:
-        print("bundles ...", flush=True)
-        bundles = measure_bundles()
     results: dict[str, Any] = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} Python {platform.python_version()}",
-        "settings": {"quick": args.quick, "cold_runs": cold_runs, "invocations": invocations},
-        "cold": cold,
-        "warm": warm,
-        "bundles": bundles,
+        "settings": {
+            "quick": args.quick,
+            "cold_runs": cold_runs,
+            "invocations": invocations,
+            "latency_ms": args.latency_ms,
+        },
     }
+    if parts & {"cold", "warm"}:
+        print("starting the emulator ...", flush=True)
+        stack = start_bench_stack()
+        spec: dict[str, Any] = {
+            "environment": stack.environment,
+            "write_environment": stack.write_environment,
+            "reader_claims": stack.reader_claims,
+            "writer_claims": stack.writer_claims,
+            "order_id": stack.order_id,
+            "sites": sites_by_variant(SITES),
+        }
+        try:
+            if "cold" in parts:
+                print(f"cold init: {cold_runs} fresh processes per handler ...", flush=True)
+                results["cold"] = cold_starts(spec, cold_runs)
+            if "warm" in parts:
+                print(f"warm: {invocations} invocations per endpoint and variant ...", flush=True)
+                results["warm"] = warm_latency(spec, invocations, rounds, stack.clear_placed_orders)
+                if args.latency_ms:
+                    print(f"warm again, {args.latency_ms:g} ms per AWS call ...", flush=True)
+                    stack.set_service_latency(args.latency_ms)
+                    results["warm_latency"] = warm_latency(
+                        spec, invocations // 2, rounds, stack.clear_placed_orders
+                    )
+        finally:
+            stack.stop()
+    if "bundles" in parts:
+        from bench.bundles import measure_bundles  # the CDK libraries load only for this part
+
+        print("bundles ...", flush=True)
+        results["bundles"] = measure_bundles()
     results["ratios"] = report.ratios(results)
     results["targets"] = report.targets(results)
+    steps = report.read_steps(STEP_LOG)
+    if args.step:
+        steps.append(report.step_entry(args.step, results))
+        report.write_steps(steps, STEP_LOG)
+    results["steps"] = steps
     report.write(results, args.out)
     print(report.markdown(results))
     print(f"written to {args.out} in {time.perf_counter() - started:.0f} s")
-    errors = {v: e for v, e in warm["errors"].items() if e}
+    errors = {
+        f"{pass_} {v}": e
+        for pass_ in ("warm", "warm_latency")
+        for v, e in results.get(pass_, {}).get("errors", {}).items()
+        if e
+    }
     if errors:
         print(f"non-2xx responses: {errors}", file=sys.stderr)
         return 1

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
+import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +47,56 @@ class BenchStack:
     def stop(self) -> None:
         self.backend.stop()
 
+    def set_service_latency(self, milliseconds: float) -> None:
+        """Make every AWS call to the emulator take at least this long (0: as fast as it can)."""
+        SERVICE_LATENCY.seconds = milliseconds / 1000
+
     def clear_placed_orders(self) -> None:
         """Delete everything but the catalog from the write table (between blocks of POSTs)."""
         asyncio.run(_clear(self.backend.endpoint_url, self.write_environment["TABLE_NAME"]))
 
 
+class ServiceLatency:
+    """A fixed wait before moto answers each request, as a round trip to AWS would add.
+
+    In AWS every call is a network round trip (single-digit milliseconds within a region); moto
+    in this process answers in microseconds, so concurrent calls cannot show their overlap. The
+    wait happens before moto's own handling (outside its DynamoDB lock), in the request's own
+    server thread, so calls made at the same time wait at the same time.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._installed = False
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        """Wrap moto's WSGI application once (in this process)."""
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        with self._lock:
+            if self._installed:
+                return
+            answer: Callable[..., Iterable[bytes]] = DomainDispatcherApplication.__call__
+
+            @functools.wraps(answer)
+            def delayed(
+                app: Any, environ: dict[str, Any], start_response: Callable[..., Any]
+            ) -> Iterable[bytes]:
+                if self.seconds:
+                    time.sleep(self.seconds)
+                return answer(app, environ, start_response)
+
+            setattr(DomainDispatcherApplication, "__call__", delayed)  # noqa: B010 - a method
+            self._installed = True
+
+
+SERVICE_LATENCY = ServiceLatency()
+
+
 def start_bench_stack() -> BenchStack:
     """Start moto in this process, provision and seed it."""
+    SERVICE_LATENCY.install()
     backend = start_backend("moto")
     try:
         return asyncio.run(_prepare(backend))

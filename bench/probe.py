@@ -1,9 +1,12 @@
 """A child process the bench drives: one implementation's handlers, invoked and timed in-process.
 
 ``python -m bench.probe warm VARIANT`` reads its spec from stdin, then answers commands
-``ENDPOINT COUNT`` with a JSON line of latencies. ``python -m bench.probe cold VARIANT SERVICE``
-imports one handler, answers one request and reports on stderr: the parent times the process.
-Only the standard library is imported at module level, so a cold probe measures the handler.
+``ENDPOINT COUNT`` with a JSON line of latencies (wall clock and this process's CPU time).
+``python -m bench.probe cold VARIANT SERVICE`` imports one handler, answers one request and
+reports on stderr with the CPU time spent so far: the parent times the process.
+Only the standard library is imported at module level, so a cold probe measures the handler; and
+the environment's site-packages is swapped for the variant's bundle-like one (``BENCH_SITE``), so
+a library that imports whatever it finds (X-Ray's ``patch_all``) finds what it would in Lambda.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ HANDLERS = {
     "ours": "services.{service}.handler",
     "baseline": "bench.baseline.{service}",
 }
+SITE = "BENCH_SITE"
+
+
+def use_bundle_site() -> None:
+    """Import third-party code only from ``BENCH_SITE``, not the environment's site-packages."""
+    site = os.environ.get(SITE)
+    if not site:
+        return
+    kept = [p for p in sys.path if not p.endswith("site-packages")]
+    sys.path[:] = [*kept, site]
 
 
 def events(spec: dict[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -85,7 +98,9 @@ def cold(variant: str, service: str) -> None:
     endpoint = "get_order" if service == "orders" else "get_me"
     event = events(spec)[endpoint]()
     response = handler_of(variant, service)(event, BenchContext(service))
-    sys.stderr.write(f"{READY} {response['statusCode']}\n")
+    # CPU time of this process since it started (interpreter start-up included).
+    cpu_ms = time.process_time() * 1000
+    sys.stderr.write(f"{READY} {response['statusCode']} {cpu_ms:.1f}\n")
     sys.stderr.flush()
 
 
@@ -101,19 +116,24 @@ def warm(variant: str) -> None:
     protocol.flush()
     for line in sys.stdin:
         endpoint, count = line.split()
-        latencies, statuses, body = [], {}, None
+        latencies: list[float] = []
+        cpu: list[float] = []
+        statuses: dict[str, int] = {}
+        body = None
         for _ in range(int(count)):
             event = makers[endpoint]()
-            started = time.perf_counter_ns()
+            started, started_cpu = time.perf_counter_ns(), time.process_time_ns()
             try:
                 response = invoke(endpoint, event)
             except Exception as error:  # counted and reported; one failure must not end the run
                 response = {"statusCode": f"raised {type(error).__name__}: {error}"[:200]}
+            cpu.append((time.process_time_ns() - started_cpu) / 1e6)
             latencies.append((time.perf_counter_ns() - started) / 1e6)
             status = str(response.get("statusCode", 200))
             statuses[status] = statuses.get(status, 0) + 1
             body = response.get("body")
-        protocol.write(json.dumps({"ms": latencies, "statuses": statuses, "body": body}) + "\n")
+        reply = {"ms": latencies, "cpu_ms": cpu, "statuses": statuses, "body": body}
+        protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
     closing = getattr(invoke, "close", None)
     if closing is not None:
@@ -121,8 +141,8 @@ def warm(variant: str) -> None:
 
 
 def _invoker(variant: str, spec: dict[str, Any]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
-    if variant == "floor":
-        return _floor_invoker(spec)
+    if variant.startswith("floor"):
+        return _floor_invoker(variant, spec)
     handlers = {service: handler_of(variant, service) for service in ("orders", "users")}
     contexts = {service: BenchContext(service) for service in handlers}
 
@@ -133,24 +153,39 @@ def _invoker(variant: str, spec: dict[str, Any]) -> Callable[[str, dict[str, Any
     return invoke
 
 
-def _floor_invoker(spec: dict[str, Any]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
-    import asyncio
-
-    from bench.floor import RawCalls
-
+def _floor_invoker(
+    variant: str, spec: dict[str, Any]
+) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """Raw SDK calls: aiobotocore on one kept loop (``floor``), or boto3 (``floor_boto3``)."""
     env = spec["environment"]
-    raw = RawCalls(
+    ids = (
         env["TABLE_NAME"],
         env["USER_POOL_ID"],
         spec["reader_claims"]["sub"],
         spec["writer_claims"]["sub"],
         spec["order_id"],
     )
+    if variant == "floor_boto3":
+        from bench.floor import RawBoto3Calls
+
+        sync = RawBoto3Calls(*ids)
+
+        def invoke_sync(endpoint: str, _: dict[str, Any]) -> dict[str, Any]:
+            sync.call(endpoint)
+            return {"statusCode": 200}
+
+        return invoke_sync
+
+    import asyncio
+
+    from bench.floor import RawCalls
+
+    raw = RawCalls(*ids)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(raw.open())
 
     def invoke(endpoint: str, _: dict[str, Any]) -> dict[str, Any]:
-        loop.run_until_complete(getattr(raw, endpoint)())
+        loop.run_until_complete(raw.call(endpoint))
         return {"statusCode": 200}
 
     invoke.close = lambda: loop.run_until_complete(raw.close())  # type: ignore[attr-defined]
@@ -158,6 +193,7 @@ def _floor_invoker(spec: dict[str, Any]) -> Callable[[str, dict[str, Any]], dict
 
 
 if __name__ == "__main__":
+    use_bundle_site()
     mode, variant, *rest = sys.argv[1:]
     if mode == "cold":
         cold(variant, rest[0])

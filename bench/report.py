@@ -1,4 +1,4 @@
-"""The bench's results as JSON, a markdown table and a chart, with ratios and the targets."""
+"""The bench's results as JSON, a markdown report and a chart: ratios, targets and the step log."""
 
 from __future__ import annotations
 
@@ -15,61 +15,134 @@ ROUTE_OF = {
     "list_orders": "GET /orders",
     "get_me": "GET /users/me",
 }
+SERVICES = ("orders", "users")
+TRACING = ("untraced", "traced")
 BUNDLE_LIMIT_MB = 10
+COLD_LIMIT = 0.8
+OVERHEAD_LIMIT = 0.25
+FLOOR_LIMIT = 1.10
+FAN_OUT_LIMIT = 0.6
+WARM_VARIANTS = ("ours", "baseline", "floor", "floor_boto3")
 
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
-    """ours/baseline and ours/floor, and the overhead above the floor, at p50 and p99."""
-    cold = results["cold"]
-    found: dict[str, Any] = {
-        "cold": {
-            service: ratio(cold[f"ours {service}"]["median"], cold[f"baseline {service}"]["median"])
-            for service in ("orders", "users")
-        },
-        "warm": {},
-    }
-    latency = results["warm"]["latency"]
-    for endpoint in ENDPOINTS:
-        ours, base, floor = (latency[v][endpoint] for v in ("ours", "baseline", "floor"))
-        found["warm"][endpoint] = {
-            q: {
-                "ours/baseline": ratio(ours[q], base[q]),
-                "ours/floor": ratio(ours[q], floor[q]),
-                "overhead ours/baseline": ratio(ours[q] - floor[q], base[q] - floor[q]),
+    """Cold ours/baseline; warm ours/baseline, ours/floor and the overhead above the floor."""
+    found: dict[str, Any] = {}
+    cold = results.get("cold")
+    if cold:
+        found["cold"] = {
+            tracing: {
+                service: {
+                    "wall": ratio(
+                        cold[f"ours {service} {tracing}"]["median"],
+                        cold[f"baseline {service} {tracing}"]["median"],
+                    ),
+                    "cpu": ratio(
+                        cold[f"ours {service} {tracing}"]["cpu_median"],
+                        cold[f"baseline {service} {tracing}"]["cpu_median"],
+                    ),
+                }
+                for service in SERVICES
             }
-            for q in ("p50", "p99")
+            for tracing in TRACING
         }
+    for pass_ in ("warm", "warm_latency"):
+        if pass_ in results:
+            found[pass_] = {e: _warm_ratios(results[pass_], e) for e in ENDPOINTS}
     return found
 
 
+def _warm_ratios(warm: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    variants = [v for v in WARM_VARIANTS if v in warm["latency"]]
+    wall = {v: warm["latency"][v][endpoint]["p50"] for v in variants}
+    cpu = {v: warm["cpu"][v][endpoint]["p50"] for v in variants}
+    return {
+        "ours/baseline": ratio(wall["ours"], wall["baseline"]),
+        "ours/floor": ratio(wall["ours"], wall["floor"]),
+        # Each implementation above the raw calls of its own SDK (boto3 costs less CPU per call
+        # than aiobotocore: above the aiobotocore floor the baseline's framework is hidden).
+        "overhead cpu ours/baseline": _overhead_ratio(cpu, own_floors=True),
+        "overhead cpu ours/baseline, shared floor": _overhead_ratio(cpu, own_floors=False),
+        "overhead wall ours/baseline": _overhead_ratio(wall, own_floors=True),
+        "overhead cpu ms": {
+            "ours": round(cpu["ours"] - cpu["floor"], 3),
+            "baseline": round(cpu["baseline"] - cpu.get("floor_boto3", cpu["floor"]), 3),
+            "baseline above the aiobotocore floor": round(cpu["baseline"] - cpu["floor"], 3),
+        },
+    }
+
+
+def _overhead_ratio(p50: dict[str, float], *, own_floors: bool) -> float | None:
+    """(ours - its floor) / (baseline - its floor); None when the baseline adds nothing."""
+    baseline_floor = p50.get("floor_boto3", p50["floor"]) if own_floors else p50["floor"]
+    base = p50["baseline"] - baseline_floor
+    if base <= 0:
+        return None
+    return round(max(p50["ours"] - p50["floor"], 0.0) / base, 3)
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of issue 6 with its measured value and whether it is met."""
+    """Each target of the performance issue: what it is judged on, the value, whether it is met."""
     found = results["ratios"]
     rows = []
-    for service, value in found["cold"].items():
-        rows.append(_target(f"cold init {service} ≤ 0.8x baseline", value, 0.8))
-    for endpoint in ENDPOINTS:
-        warm = found["warm"][endpoint]["p50"]
-        route = ROUTE_OF[endpoint]
+    if "cold" in found:
+        for tracing in TRACING:
+            for service in SERVICES:
+                value = found["cold"][tracing][service]
+                label = "tracing off" if tracing == "untraced" else "X-Ray tracing on"
+                rows.append(
+                    _target(
+                        f"cold init {service} ≤ {COLD_LIMIT}x baseline ({label})",
+                        "wall-clock median, fresh process to first response",
+                        value["wall"],
+                        COLD_LIMIT,
+                        also=f"CPU {value['cpu']}",
+                    )
+                )
+    if "warm" in found:
+        for endpoint in ENDPOINTS:
+            warm = found["warm"][endpoint]
+            route = ROUTE_OF[endpoint]
+            ms = warm["overhead cpu ms"]
+            rows.append(
+                _target(
+                    f"{route}: overhead above the floor ≤ {OVERHEAD_LIMIT}x the baseline's",
+                    "probe CPU ms per invocation (p50) minus its own SDK's floor",
+                    warm["overhead cpu ours/baseline"],
+                    OVERHEAD_LIMIT,
+                    also=(
+                        f"{ms['ours']} vs {ms['baseline']} ms; above the aiobotocore floor "
+                        f"{warm['overhead cpu ours/baseline, shared floor']}; "
+                        f"wall {warm['overhead wall ours/baseline']}"
+                    ),
+                )
+            )
+            rows.append(
+                _target(
+                    f"{route} ≤ {FLOOR_LIMIT}x floor",
+                    "wall-clock p50",
+                    warm["ours/floor"],
+                    FLOOR_LIMIT,
+                )
+            )
+    if "warm_latency" in found:
+        latency = results["settings"]["latency_ms"]
         rows.append(
             _target(
-                f"{route} overhead above floor ≤ 0.25x baseline's (p50)",
-                warm["overhead ours/baseline"],
-                0.25,
+                f"GET /users/me ≤ {FAN_OUT_LIMIT}x baseline",
+                f"wall-clock p50, {latency:g} ms per AWS call",
+                found["warm_latency"]["get_me"]["ours/baseline"],
+                FAN_OUT_LIMIT,
+                also=f"{found['warm']['get_me']['ours/baseline']} without the wait"
+                if "warm" in found
+                else "",
             )
         )
-        rows.append(_target(f"{route} ≤ 1.10x floor (p50)", warm["ours/floor"], 1.10))
-    rows.append(
-        _target(
-            "GET /users/me ≤ 0.6x baseline (p50)",
-            found["warm"]["get_me"]["p50"]["ours/baseline"],
-            0.6,
-        )
-    )
-    for name, bundle in results["bundles"]["functions"].items():
+    for name, bundle in results.get("bundles", {}).get("functions", {}).items():
         rows.append(
             _target(
                 f"bundle {name} ≤ {BUNDLE_LIMIT_MB} MB unzipped",
+                "MB unzipped",
                 bundle["ours"]["mb"],
                 BUNDLE_LIMIT_MB,
             )
@@ -77,54 +150,164 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _target(name: str, value: float | None, limit: float) -> dict[str, Any]:
+def _target(
+    name: str, basis: str, value: float | None, limit: float, *, also: str = ""
+) -> dict[str, Any]:
     return {
         "target": name,
+        "basis": basis,
         "value": value,
         "limit": limit,
         "met": value is not None and value <= limit,
+        "also": also,
     }
 
 
+def step_entry(step: str, results: dict[str, Any]) -> dict[str, Any]:
+    """The figures of this run the step log keeps: cold and overhead ratios."""
+    found = results["ratios"]
+    entry: dict[str, Any] = {
+        "step": step,
+        "measured_at": results["measured_at"],
+        "quick": results["settings"]["quick"],
+    }
+    if "cold" in found:
+        entry["cold"] = found["cold"]
+        entry["cold_ms"] = {
+            name: {"wall": row["median"], "cpu": row["cpu_median"]}
+            for name, row in results["cold"].items()
+        }
+    if "warm" in found:
+        entry["overhead_cpu"] = {
+            e: found["warm"][e]["overhead cpu ours/baseline"] for e in ENDPOINTS
+        }
+        entry["overhead_cpu_ms"] = {e: found["warm"][e]["overhead cpu ms"] for e in ENDPOINTS}
+    if "warm_latency" in found:
+        entry["get_me_with_latency"] = found["warm_latency"]["get_me"]["ours/baseline"]
+    return entry
+
+
+def read_steps(path: Path) -> list[dict[str, Any]]:
+    """The step log so far (empty when there is none)."""
+    if not path.exists():
+        return []
+    steps: list[dict[str, Any]] = json.loads(path.read_text())
+    return steps
+
+
+def write_steps(steps: list[dict[str, Any]], path: Path) -> None:
+    """Save the step log."""
+    path.write_text(json.dumps(steps, indent=2, ensure_ascii=False) + "\n")
+
+
+def _cell(value: Any) -> str:
+    return "n/a" if value is None else str(value)
+
+
 def markdown(results: dict[str, Any]) -> str:
-    """The tables the README shows."""
-    cold, latency = results["cold"], results["warm"]["latency"]
+    """The report: targets first, then the measurements they come from, then the step log."""
+    settings = results["settings"]
     lines = [
-        f"Measured {results['measured_at']} on {results['machine']}; "
-        f"{results['settings']['cold_runs']} cold starts per handler, "
-        f"{results['settings']['invocations']} warm invocations per endpoint and implementation.",
+        f"Measured {results['measured_at']} on {results['machine']}"
+        + (" (`--quick`: a smoke run, not numbers)" if settings["quick"] else "")
+        + ".",
         "",
-        "**Cold init** (fresh interpreter to first response, ms)",
+    ]
+    if results["targets"]:
+        lines += [
+            "**Targets**",
+            "",
+            "| target | judged on | measured | met | also |",
+            "|---|---|---:|:---:|---|",
+        ]
+        lines += [
+            f"| {t['target']} | {t['basis']} | {_cell(t['value'])} | "
+            f"{'yes' if t['met'] else 'no'} | {t['also']} |"
+            for t in results["targets"]
+        ]
+        lines.append("")
+    if "cold" in results:
+        lines += _cold_section(results)
+    if "warm" in results:
+        lines += _warm_section(results, "warm", "Warm invocations")
+    if "warm_latency" in results:
+        title = f"Warm invocations, {settings['latency_ms']:g} ms added to every AWS call"
+        lines += _warm_section(results, "warm_latency", title)
+    if results.get("bundles", {}).get("functions"):
+        lines += _bundle_section(results)
+    if results.get("steps"):
+        lines += _step_section(results["steps"])
+    lines += _method_section(settings)
+    return "\n".join(lines) + "\n"
+
+
+def _cold_section(results: dict[str, Any]) -> list[str]:
+    cold, found = results["cold"], results["ratios"]["cold"]
+    lines = [
+        f"**Cold init**: fresh interpreter to first response, "
+        f"{results['settings']['cold_runs']} runs per handler, interleaved (ms)",
         "",
-        "| handler | median | p95 | ours / baseline |",
-        "|---|---:|---:|---:|",
+        "| handler | tracing | wall median | wall p95 | CPU median | ours / baseline wall | "
+        "ours / baseline CPU | AWS subsegments sent | failed answers |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, row in cold.items():
-        service = name.split()[-1]
-        shown = results["ratios"]["cold"].get(service) if name.startswith("ours") else None
+        variant, *rest = name.split()
+        tracing = rest[-1] if rest and rest[-1] in TRACING else ""
+        service = rest[0] if rest else ""
+        shown = found.get(tracing, {}).get(service) if variant == "ours" else None
         lines.append(
-            f"| {name} | {row['median']} | {row['p95']} | {shown if shown is not None else ''} |"
+            f"| {name.removesuffix(' ' + tracing) if tracing else name} | {tracing} | "
+            f"{row['median']} | {row['p95']} | {row['cpu_median']} | "
+            f"{_cell(shown and shown['wall'])} | {_cell(shown and shown['cpu'])} | "
+            f"{row.get('aws_subsegments', '')} | "
+            f"{', '.join(f'{n}x {s}' for s, n in row.get('failures', {}).items())} |"
         )
-    lines += [
+    return [*lines, ""]
+
+
+def _warm_section(results: dict[str, Any], pass_: str, title: str) -> list[str]:
+    warm, found = results[pass_], results["ratios"][pass_]
+    variants = [v for v in WARM_VARIANTS if v in warm["latency"]]
+    lines = [
+        f"**{title}** (in-process, against the emulator; wall ms p50 / p95 / p99, "
+        "probe CPU ms p50)",
         "",
-        "**Warm latency** (in-process invocation against the emulator, ms: p50 / p95 / p99)",
-        "",
-        "| endpoint | ours | baseline | floor (raw aiobotocore) "
-        "| ours / baseline | ours / floor | overhead ours / baseline |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | "
+        + " | ".join(_VARIANT_TITLES[v] for v in variants)
+        + " | CPU "
+        + " / ".join(variants)
+        + " | ours / baseline | ours / floor | overhead CPU ours / baseline "
+        "| same, shared floor | overhead wall |",
+        "|---|" + "---:|" * (len(variants) + 6),
     ]
     for endpoint in ENDPOINTS:
         cells = [
-            " / ".join(f"{latency[v][endpoint][q]:.2f}" for q in ("p50", "p95", "p99"))
-            for v in ("ours", "baseline", "floor")
+            " / ".join(f"{warm['latency'][v][endpoint][q]:.2f}" for q in ("p50", "p95", "p99"))
+            for v in variants
         ]
-        r = results["ratios"]["warm"][endpoint]["p50"]
+        cpu = " / ".join(f"{warm['cpu'][v][endpoint]['p50']:.2f}" for v in variants)
+        r = found[endpoint]
         lines.append(
-            f"| {ROUTE_OF[endpoint]} | {' | '.join(cells)} | {r['ours/baseline']} | "
-            f"{r['ours/floor']} | {r['overhead ours/baseline']} |"
+            f"| {ROUTE_OF[endpoint]} | {' | '.join(cells)} | {cpu} | {_cell(r['ours/baseline'])} | "
+            f"{_cell(r['ours/floor'])} | {_cell(r['overhead cpu ours/baseline'])} | "
+            f"{_cell(r['overhead cpu ours/baseline, shared floor'])} | "
+            f"{_cell(r['overhead wall ours/baseline'])} |"
         )
-    lines += [
-        "",
+    lines += ["", f"Same responses (ours vs baseline): {warm['same_responses']}", ""]
+    return lines
+
+
+_VARIANT_TITLES = {
+    "ours": "ours",
+    "baseline": "baseline",
+    "floor": "floor (raw aiobotocore)",
+    "floor_boto3": "floor (raw boto3)",
+}
+
+
+def _bundle_section(results: dict[str, Any]) -> list[str]:
+    lines = [
         "**Bundles** (unzipped)",
         "",
         "| function | ours MB | ours files | naive MB | naive files | ours / naive |",
@@ -136,14 +319,54 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name} | {ours['mb']} | {ours['files']} | {naive['mb']} | {naive['files']} "
             f"| {bundle['ratio']} |"
         )
-    lines += ["", "**Targets**", "", "| target | measured | met |", "|---|---:|:---:|"]
-    lines += [
-        f"| {t['target']} | {t['value']} | {'yes' if t['met'] else 'no'} |"
-        for t in results["targets"]
+    return [*lines, ""]
+
+
+def _step_section(steps: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "**Step log**: each change and what it did (ours / baseline; cold = wall-clock median "
+        "ratio, CPU in brackets; overhead = CPU above the floor per invocation, ours / baseline)",
+        "",
+        "| # | change | cold orders | cold users | cold orders, traced | cold users, traced "
+        "| overhead GET /orders/{id} | overhead GET /users/me | run |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    same = results["warm"]["same_responses"]
-    lines += ["", f"Same responses (ours vs baseline): {same}"]
-    return "\n".join(lines) + "\n"
+    for number, step in enumerate(steps, 1):
+        cold = step.get("cold", {})
+
+        def cold_cell(tracing: str, service: str, cold: dict[str, Any] = cold) -> str:
+            value = cold.get(tracing, {}).get(service)
+            return f"{_cell(value['wall'])} ({_cell(value['cpu'])})" if value else ""
+
+        overhead = step.get("overhead_cpu", {})
+        lines.append(
+            f"| {number} | {step['step']} | {cold_cell('untraced', 'orders')} | "
+            f"{cold_cell('untraced', 'users')} | {cold_cell('traced', 'orders')} | "
+            f"{cold_cell('traced', 'users')} | {_cell(overhead.get('get_order'))} | "
+            f"{_cell(overhead.get('get_me'))} | "
+            f"{step['measured_at']}{' quick' if step.get('quick') else ''} |"
+        )
+    return [*lines, ""]
+
+
+def _method_section(settings: dict[str, Any]) -> list[str]:
+    return [
+        "**How to read this.** Cold init is judged on the wall-clock median (what a caller "
+        "waits); the probe's CPU time beside it is the same start-up without the machine's "
+        "other load. Both are on-demand starts: under SnapStart a restore replaces init, and its "
+        "duration can only be measured in AWS. Warm overhead above the floor is judged on CPU "
+        "time per invocation: the wall-clock overhead is the difference of two noisy figures "
+        "dominated by the emulator's own time (moto answers in the bench's process), while the "
+        "probe's CPU time is exactly what the handler computes (SDK included). Each "
+        "implementation is charged what it adds to its own SDK's raw calls (aiobotocore for "
+        "ours, boto3 for the baseline): boto3 spends less CPU per call than aiobotocore, so above "
+        "a shared aiobotocore floor the baseline's framework would hide (that ratio is shown "
+        "too). The fan-out target needs round trips to overlap, so it is "
+        f"judged with {settings['latency_ms']:g} ms added to every AWS call, for every variant "
+        "alike. Probes run with Lambda's variables (LAMBDA_TASK_ROOT ...) and see only the "
+        "packages their bundle would hold.",
+        "",
+    ]
 
 
 def chart(results: dict[str, Any], path: Path) -> None:
@@ -153,29 +376,34 @@ def chart(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    latency = results["warm"]["latency"]
     figure, (warm_axis, cold_axis) = plt.subplots(1, 2, figsize=(13, 4.8))
-    width = 0.27
     colors = {"ours": "#2b7bb9", "baseline": "#d95f02", "floor": "#7f7f7f"}
-    for index, variant in enumerate(("ours", "baseline", "floor")):
-        xs = [i + (index - 1) * width for i in range(len(ENDPOINTS))]
-        p50 = [latency[variant][e]["p50"] for e in ENDPOINTS]
-        p99 = [latency[variant][e]["p99"] for e in ENDPOINTS]
-        warm_axis.bar(xs, p50, width, label=f"{variant} p50", color=colors[variant])
-        warm_axis.scatter(xs, p99, marker="_", s=200, color="black", zorder=3)
-    warm_axis.set_xticks(range(len(ENDPOINTS)), [ROUTE_OF[e] for e in ENDPOINTS], fontsize=8)
-    warm_axis.set_ylabel("ms (bar p50, tick p99)")
-    warm_axis.set_title("Warm latency per invocation")
-    warm_axis.legend(fontsize=8)
-    cold = results["cold"]
-    names = list(cold)
-    cold_axis.barh(
-        names,
-        [cold[n]["median"] for n in names],
-        color=[colors["floor"] if n.startswith("floor") else colors[n.split()[0]] for n in names],
-    )
-    cold_axis.set_xlabel("ms to first response (median)")
-    cold_axis.set_title("Cold init")
+    if "warm" in results:
+        latency = results["warm"]["latency"]
+        width = 0.27
+        for index, variant in enumerate(("ours", "baseline", "floor")):
+            xs = [i + (index - 1) * width for i in range(len(ENDPOINTS))]
+            p50 = [latency[variant][e]["p50"] for e in ENDPOINTS]
+            p99 = [latency[variant][e]["p99"] for e in ENDPOINTS]
+            warm_axis.bar(xs, p50, width, label=f"{variant} p50", color=colors[variant])
+            warm_axis.scatter(xs, p99, marker="_", s=200, color="black", zorder=3)
+        warm_axis.set_xticks(range(len(ENDPOINTS)), [ROUTE_OF[e] for e in ENDPOINTS], fontsize=8)
+        warm_axis.set_ylabel("ms (bar p50, tick p99)")
+        warm_axis.set_title("Warm latency per invocation")
+        warm_axis.legend(fontsize=8)
+    if "cold" in results:
+        cold = results["cold"]
+        names = list(cold)
+        cold_axis.barh(
+            names,
+            [cold[n]["median"] for n in names],
+            color=[
+                colors["floor"] if n.startswith("floor") else colors[n.split()[0]] for n in names
+            ],
+        )
+        cold_axis.tick_params(axis="y", labelsize=7)
+        cold_axis.set_xlabel("ms to first response (median)")
+        cold_axis.set_title("Cold init")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
