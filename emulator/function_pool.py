@@ -109,6 +109,13 @@ class FunctionPool:
         """How many containers are running or starting."""
         return self._size
 
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the started containers, idle or busy (for CPU accounting)."""
+        with self._lock:
+            containers = [*self._idle, *self._busy]
+        return [container.process.pid for container in containers if container.process.pid]
+
     async def invoke(self, event: Any) -> Any:
         """Run the handler on ``event`` in a free container and return what it returned.
 

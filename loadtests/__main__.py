@@ -1,7 +1,10 @@
 """`just load`: start the local stack (or use a deployed one), run Locust headless, gate on SLOs.
 
-Exits non-zero when a route breaches its p95/p99 objective, the error rate exceeds the 5xx
-budget, or any response is a 5xx. Writes Locust's HTML report and CSVs and a latency chart.
+Each rate in ``--rate`` is a step run against the same stack, lowest first; the run stops at the
+first step that breaches an SLO. It exits non-zero when the first step breaches (a route over
+its p95/p99 objective, the error rate over the 5xx budget) or when any step saw a 5xx. Writes
+``summary.md``/``summary.json`` (rate, latency per route against the SLO, errors, CPU per
+component, CPU pressure, load average) and ``latency.png``, plus Locust's reports and CSVs.
 """
 
 from __future__ import annotations
@@ -9,86 +12,369 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import shlex
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiobotocore.session import get_session
 
 from emulator.local_stack import LocalStack
+from emulator.provision import StackOutputs
 from emulator.seed import seed_demo_data
+from loadtests.capacity import (
+    TARGET_P99_MS,
+    StepResult,
+    summary_document,
+    summary_markdown,
+)
 from loadtests.chart import latency_chart
-from loadtests.slo_gate import evaluate, read_server_errors, read_stats
+from loadtests.cpu_usage import (
+    StackProcesses,
+    by_component,
+    cores_used,
+    cpu_pressure,
+    load_average,
+)
+from loadtests.emulator_floor import measure_floor
+from loadtests.emulator_process import EmulatorProcess
+from loadtests.slo_gate import (
+    evaluate,
+    read_server_errors,
+    read_stats,
+    read_steady_rate,
+    read_totals,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
+# Tasks a simulated user runs per second at a set rate: enough users to keep the rate up while
+# latency stays under a third of a second, not so many that logging them in dominates.
+TASKS_PER_USER = 3.0
+CPU_SAMPLE_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the load goes."""
+
+    base_url: str
+    user_pool_id: str
+    endpoint_url: str | None
+    region: str
+    outputs: StackOutputs | None = None  # the local stack's, for the emulator floor
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="just load", description=__doc__)
-    parser.add_argument("--users", type=int, default=20, help="simulated users (default 20)")
-    parser.add_argument("--spawn-rate", type=float, default=5, help="users started per second")
-    parser.add_argument("--duration", default="60s", help="run time, e.g. 60s or 2m")
-    parser.add_argument(
-        "--outputs", type=Path, help="outputs file of a deployed stage (else local)"
-    )
-    parser.add_argument("--containers", type=int, default=4, help="local containers per function")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where reports are written")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    rates = sorted(
+        (None if rate.strip() == "shopper" else float(rate) for rate in args.rate.split(",")),
+        key=lambda rate: -1.0 if rate is None else rate,
+    )
+    users = [args.users or _users_for(rate) for rate in rates]
+    command = shlex.join(["uv", "run", "just", "load", *(sys.argv[1:] if argv is None else argv)])
+    with _console_apart(args.out / "stack.log"), _target(args) as (target, processes):
+        accounts = asyncio.run(
+            create_accounts(max(users), target.user_pool_id, target.endpoint_url, target.region)
+        )
+        users_file = args.out / "accounts.json"
+        users_file.write_text(json.dumps(accounts))
+        if args.warm_up not in ("0", "0s"):
+            # At the fastest step's rate: each container's first invocation creates its clients
+            # and loads their models, and the busy functions scale out (as Lambda does) before
+            # any step is measured, instead of paying cold starts inside one.
+            prefix = args.out / "warm-up"
+            _run_step(
+                args, target, processes, users_file, prefix, rates[-1], users[-1], args.warm_up
+            )
+        # Which process is which, for a profiler (py-spy record -p PID) during the steps.
+        (args.out / "processes.json").write_text(json.dumps(processes.describe(), indent=2))
+        steps: list[StepResult] = []
+        histories: list[tuple[str, Path]] = []
+        for rate, count in zip(rates, users, strict=True):
+            name = f"{rate:.0f}rps" if rate is not None else "shopper"
+            prefix = args.out / f"load-{name}"
+            step = _run_step(
+                args, target, processes, users_file, prefix, rate, count, args.duration
+            )
+            steps.append(step)
+            histories.append((name, Path(f"{prefix}_stats_history.csv")))
+            print(_step_line(step), flush=True)
+            if not step.within_slo:
+                break
+        floor = (
+            asyncio.run(measure_floor(target.outputs, processes.emulator_cpu_seconds))
+            if args.floor and target.outputs is not None
+            else []
+        )
+    document = summary_document(
+        steps,
+        command=command,
+        cpu_count=os.cpu_count() or 1,
+        emulator=_emulator_label(args),
+        p99_ms=args.p99_ms,
+        floor=floor,
+    )
+    (args.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
+    markdown = summary_markdown(document)
+    (args.out / "summary.md").write_text(markdown)
+    latency_chart(histories, args.out / "latency.png")
+    print()
+    print(markdown)
+    problems = list(steps[0].verdict.breaches) if steps else ["no step ran"]
+    later_5xx = sum(step.server_errors for step in steps[1:])
+    if later_5xx:
+        problems.append(f"{later_5xx} responses were 5xx in the later steps")
+    if not problems:
+        print("PASS: every route within its SLO, no 5xx")
+        return 0
+    print("FAIL:\n  " + "\n  ".join(problems))
+    return 1
 
-    stack = None
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="just load", description=__doc__)
+    parser.add_argument(
+        "--rate",
+        default="150",
+        help="total requests/s; a comma-separated list runs one step per rate, lowest first, "
+        "to find the capacity (default 150; 'shopper' for users at a shopper's pace)",
+    )
+    parser.add_argument(
+        "--users",
+        type=int,
+        help=f"simulated users (default: one per {TASKS_PER_USER:.0f} req/s of the rate; 20 at a "
+        "shopper's pace)",
+    )
+    parser.add_argument(
+        "--spawn-rate", type=float, help="users started per second (default: all in 5 s)"
+    )
+    parser.add_argument("--duration", default="45s", help="run time per step, e.g. 45s or 2m")
+    parser.add_argument(
+        "--warm-up", default="10s", help="unmeasured load before the first step (0s: none)"
+    )
+    parser.add_argument(
+        "--outputs", type=Path, help="outputs file of a deployed stage (else the local stack)"
+    )
+    parser.add_argument(
+        "--containers",
+        type=int,
+        default=8,
+        help="most containers a local function scales to, as Lambda does on demand (default 8)",
+    )
+    parser.add_argument(
+        "--prewarm", type=int, default=4, help="containers started per function before any load"
+    )
+    parser.add_argument(
+        "--emulator",
+        choices=("process", "in-process"),
+        default="process",
+        help="moto in a process of its own (default) or inside the gateway's process",
+    )
+    parser.add_argument(
+        "--p99-ms", type=float, default=TARGET_P99_MS, help="the p99 target over all routes"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="after the steps, measure the emulator alone (GetItem, Query) for comparison",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where reports are written")
+    return parser
+
+
+@contextmanager
+def _console_apart(log: Path) -> Iterator[None]:
+    """Send what the stack's processes write (the functions' logs) to ``log``, not the terminal.
+
+    Child processes inherit file descriptors 1 and 2, so those go to the file, while this
+    process's own ``print`` keeps a duplicate of the terminal.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log.open("wb") as file:
+        os.dup2(file.fileno(), 1)
+        os.dup2(file.fileno(), 2)
+    console = os.fdopen(os.dup(saved[0]), "w", buffering=1)
+    stdout = sys.stdout
+    sys.stdout = console
+    try:
+        yield
+    finally:
+        sys.stdout = stdout
+        console.close()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+@contextmanager
+def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]:
+    """The stage under load and its processes: a deployed one, or a local stack started here."""
     if args.outputs:
         # The keys `just deploy` writes (StackOutputs's names); no endpoint means AWS itself.
         document = json.loads(args.outputs.read_text())
-        base_url, pool, endpoint, region = (
-            document["ApiUrl"].rstrip("/"),
-            document["UserPoolId"],
-            document.get("AwsEndpointUrl") or None,
-            document["Region"],
+        if document.get("AwsEndpointUrl"):
+            _emulator_credentials()  # a running `just dev`: any credentials will do
+        yield (
+            Target(
+                base_url=document["ApiUrl"].rstrip("/"),
+                user_pool_id=document["UserPoolId"],
+                endpoint_url=document.get("AwsEndpointUrl") or None,
+                region=document["Region"],
+            ),
+            StackProcesses(local=False),
         )
-    else:
-        print("starting the local stack ...", flush=True)
+        return
+    print("starting the local stack ...", flush=True)
+    emulator = EmulatorProcess() if args.emulator == "process" else None
+    if emulator is not None:
+        os.environ["AWS_ENDPOINT_URL"] = emulator.endpoint_url
+        _emulator_credentials()
+    try:
         stack = LocalStack(
+            backend="endpoint" if emulator is not None else "moto",
             port=0,
             outputs_path=args.out / "outputs.json",
             seed=seed_demo_data,
             max_containers=args.containers,
-            prewarm=args.containers,
         ).start()
-        base_url, pool = stack.api_url, stack.outputs.user_pool_id
-        endpoint, region = stack.endpoint_url, stack.outputs.region
-    try:
-        accounts = asyncio.run(create_accounts(args.users, pool, endpoint, region))
-        users_file = args.out / "accounts.json"
-        users_file.write_text(json.dumps(accounts))
-        prefix = args.out / "load"
-        command = [
-            *(sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"),
-            *("--host", base_url, "--users", str(args.users)),
-            *("--spawn-rate", str(args.spawn_rate), "--run-time", args.duration),
-            *("--csv", str(prefix), "--csv-full-history", "--html", f"{prefix}.html"),
-            *("--only-summary", "--exit-code-on-error", "0", "--stop-timeout", "5"),
-        ]
-        print(f"locust: {args.users} users for {args.duration} against {base_url}", flush=True)
-        environment = {**os.environ, "LOAD_USERS_FILE": str(users_file)}
-        subprocess.run(command, check=True, env=environment)  # noqa: S603
-    finally:
-        if stack is not None:
+        # A few containers per function started before any request, one function at a time:
+        # dozens of interpreters importing at once can outrun Lambda's init timeout. The busy
+        # functions then scale up during the warm-up, as Lambda would.
+        asyncio.run(_warm(stack, min(args.prewarm, args.containers)))
+        print(
+            f"gateway pid {os.getpid()} at {stack.api_url}; emulator "
+            + (f"pid {emulator.pid}" if emulator else "in the gateway's process")
+            + f" at {stack.endpoint_url}",
+            flush=True,
+        )
+        try:
+            yield (
+                Target(
+                    base_url=stack.api_url,
+                    user_pool_id=stack.outputs.user_pool_id,
+                    endpoint_url=stack.endpoint_url,
+                    region=stack.outputs.region,
+                    outputs=stack.outputs,
+                ),
+                StackProcesses(
+                    emulator=emulator.pid if emulator else None,
+                    functions=lambda: {
+                        pid: name for name, pool in stack.pools.items() for pid in pool.pids
+                    },
+                ),
+            )
+        finally:
             stack.stop()
-    latency_chart(Path(f"{prefix}_stats_history.csv"), args.out / "latency.png")
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def _emulator_credentials() -> None:
+    # botocore refuses to sign without credentials; the emulator accepts any.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+async def _warm(stack: LocalStack, containers: int) -> None:
+    for pool in stack.pools.values():
+        await pool.prewarm(containers)
+
+
+def _run_step(
+    args: argparse.Namespace,
+    target: Target,
+    processes: StackProcesses,
+    users_file: Path,
+    prefix: Path,
+    rate: float | None,
+    users: int,
+    duration: str,
+) -> StepResult:
+    """Run Locust once at ``rate`` (or a shopper's pace) and read what it measured."""
+    spawn_rate = args.spawn_rate or max(5.0, users / 5)
+    command = [
+        *(sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"),
+        *("--host", target.base_url, "--users", str(users)),
+        *("--spawn-rate", str(spawn_rate), "--run-time", duration),
+        *("--csv", str(prefix), "--csv-full-history", "--html", f"{prefix}.html"),
+        *("--only-summary", "--exit-code-on-error", "0", "--stop-timeout", "5"),
+    ]
+    environment = {**os.environ, "LOAD_USERS_FILE": str(users_file)}
+    if rate is not None:
+        environment["LOAD_TASKS_PER_USER"] = str(rate / users)
+    pace = f"{rate:.0f} req/s" if rate is not None else "a shopper's pace"
+    print(f"locust: {users} users at {pace} for {duration} against {target.base_url}", flush=True)
+    log = Path(f"{prefix}.log")
+    with log.open("wb") as output:
+        started = time.monotonic()
+        locust = subprocess.Popen(command, env=environment, stdout=output, stderr=output)  # noqa: S603
+        processes.load_generator = locust.pid
+        before = after = processes.sample()
+        # Sampled until Locust ends: a process that has exited can no longer be measured.
+        while locust.poll() is None:
+            time.sleep(CPU_SAMPLE_SECONDS)
+            sample = processes.sample()
+            if locust.pid in sample.by_process:
+                after = sample
+        status = locust.wait()
+    if status != 0:
+        raise RuntimeError(f"locust exited with status {status}; see {log}")
     stats = read_stats(Path(f"{prefix}_stats.csv"))
-    verdict = evaluate(stats, read_server_errors(Path(f"{prefix}_failures.csv")))
-    _print_table(stats)
-    if verdict.passed:
-        print("PASS: every route within its SLO, no 5xx")
-        return 0
-    print("FAIL:\n  " + "\n  ".join(verdict.breaches))
-    return 1
+    server_errors = read_server_errors(Path(f"{prefix}_failures.csv"))
+    return StepResult(
+        target_rps=rate,
+        users=users,
+        seconds=time.monotonic() - started,
+        routes=tuple(stats),
+        totals=read_totals(Path(f"{prefix}_stats.csv")),
+        server_errors=server_errors,
+        verdict=evaluate(stats, server_errors),
+        cores=cores_used(before, after),
+        load_average=load_average(),
+        cpu_pressure=cpu_pressure(before, after),
+        steady_rps=read_steady_rate(Path(f"{prefix}_stats_history.csv")),
+    )
+
+
+def _users_for(rate: float | None) -> int:
+    return 20 if rate is None else max(10, math.ceil(rate / TASKS_PER_USER))
+
+
+def _emulator_label(args: argparse.Namespace) -> str:
+    if args.outputs:
+        return f"the stage in {args.outputs}"
+    if args.emulator == "process":
+        where = "moto in its own process"
+    else:
+        where = "moto inside the gateway's process"
+    return f"{where}; up to {args.containers} containers per function ({args.prewarm} prewarmed)"
+
+
+def _step_line(step: StepResult) -> str:
+    totals = step.totals
+    verdict = "within SLO" if step.within_slo else "SLO breached"
+    cores = ", ".join(f"{name} {used:.2f}" for name, used in by_component(step.cores).items())
+    return (
+        f"  {step.achieved_rps:.1f} req/s, p95 {totals.p95_ms:.0f} ms, p99 {totals.p99_ms:.0f} ms,"
+        f" {totals.failures} errors: {verdict}; cores: {cores}; load {step.load_average[0]:.2f}"
+        + (f"; CPU pressure {step.cpu_pressure:.0%}" if step.cpu_pressure is not None else "")
+    )
 
 
 async def create_accounts(
@@ -118,13 +404,6 @@ async def create_accounts(
             return {"email": email, "password": PASSWORD}
 
         return list(await asyncio.gather(*(create(i) for i in range(count))))
-
-
-def _print_table(stats: list[Any]) -> None:
-    print(f"{'route':32} {'requests':>9} {'failures':>9} {'p95 ms':>8} {'p99 ms':>8}")
-    for row in stats:
-        counts = f"{row.requests:9d} {row.failures:9d}"
-        print(f"{row.route:32} {counts} {row.p95_ms:8.0f} {row.p99_ms:8.0f}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Users come from the JSON file in ``LOAD_USERS_FILE`` (created before the run through Cognito's
 admin API, for speed); each simulated user logs in once through the API. Requests are named by
-their route key, so the statistics line up with the SLO declaration.
+their route key, so the statistics line up with the SLO declaration. With ``LOAD_TASKS_PER_USER``
+set, each user runs that many tasks per second (a set total rate); without, a shopper's pace.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import itertools
 import json
 import os
 import random
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, User, between, task
 
 PRODUCTS = (
     "mechanical-keyboard",
@@ -29,12 +32,31 @@ PRODUCTS = (
 CATEGORIES = ("electronics", "books", "office")
 _ACCOUNTS = json.loads(open(os.environ["LOAD_USERS_FILE"]).read())  # noqa: SIM115
 _NEXT_ACCOUNT = itertools.cycle(_ACCOUNTS)
+_TASKS_PER_USER = os.environ.get("LOAD_TASKS_PER_USER")
+
+
+def poisson_throughput(tasks_per_second: float) -> Callable[[User], float]:
+    """Tasks started at random (exponential) intervals averaging ``tasks_per_second``.
+
+    Like Locust's constant_throughput, the wait counts from the last task's start, so slow
+    answers do not lower the rate until they outlast the interval; unlike it, users do not stay
+    in step: at a fixed interval, users started together fire together, in bursts.
+    """
+
+    def wait_time(user: User) -> float:
+        now = time.monotonic()
+        started: float = vars(user).get("_task_started", now)
+        next_start = max(now, started + random.expovariate(tasks_per_second))
+        vars(user)["_task_started"] = next_start
+        return next_start - now
+
+    return wait_time
 
 
 class Shopper(FastHttpUser):
     """A logged-in customer: mostly browsing, sometimes ordering."""
 
-    wait_time = between(0.5, 1.5)
+    wait_time = poisson_throughput(float(_TASKS_PER_USER)) if _TASKS_PER_USER else between(0.5, 1.5)
 
     def on_start(self) -> None:
         account = next(_NEXT_ACCOUNT)
@@ -67,9 +89,11 @@ class Shopper(FastHttpUser):
 
     @task(3)
     def read_order(self) -> None:
-        if self.order_ids:
-            order_id = random.choice(self.order_ids)
-            self._call("GET", f"/orders/{order_id}", "GET /orders/{orderId}", headers=self.headers)
+        if not self.order_ids:
+            self.list_orders()  # nothing ordered yet: look at the (empty) list instead
+            return
+        order_id = random.choice(self.order_ids)
+        self._call("GET", f"/orders/{order_id}", "GET /orders/{orderId}", headers=self.headers)
 
     @task(2)
     def read_profile(self) -> None:

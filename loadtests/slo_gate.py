@@ -11,6 +11,7 @@ from pathlib import Path
 from libs.resources.slo import SLO, ServiceLevelObjectives
 
 _SERVER_ERROR = re.compile(r"\bHTTP 5\d\d\b")
+AGGREGATED = "Aggregated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,8 @@ class RouteStats:
     failures: int
     p95_ms: float
     p99_ms: float
+    p50_ms: float = 0.0
+    requests_per_second: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,39 @@ def evaluate(
 
 def read_stats(path: Path) -> list[RouteStats]:
     """Per-route rows of Locust's ``<prefix>_stats.csv`` (the Aggregated row left out)."""
+    return [row for row in _read_rows(path) if row.route != AGGREGATED]
+
+
+def read_totals(path: Path) -> RouteStats:
+    """The Aggregated row of Locust's ``<prefix>_stats.csv``: every route together."""
+    for row in _read_rows(path):
+        if row.route == AGGREGATED:
+            return row
+    return RouteStats(AGGREGATED, 0, 0, 0.0, 0.0)
+
+
+def read_steady_rate(history: Path) -> float | None:
+    """Requests per second once every user had started, from ``<prefix>_stats_history.csv``.
+
+    The step's own average counts the seconds users were still starting (and logging in); this
+    is the rate the step held afterwards. None when the file has no such stretch.
+    """
+    if not history.exists():
+        return None
+    with history.open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["Name"] == AGGREGATED]
+    if not rows:
+        return None
+    users = max(int(row["User Count"]) for row in rows)
+    running = [row for row in rows if int(row["User Count"]) == users]
+    seconds = int(running[-1]["Timestamp"]) - int(running[0]["Timestamp"])
+    if seconds <= 0:
+        return None
+    served = int(running[-1]["Total Request Count"]) - int(running[0]["Total Request Count"])
+    return served / seconds
+
+
+def _read_rows(path: Path) -> list[RouteStats]:
     with path.open(newline="") as handle:
         return [
             RouteStats(
@@ -71,9 +107,10 @@ def read_stats(path: Path) -> list[RouteStats]:
                 failures=int(row["Failure Count"]),
                 p95_ms=_number(row["95%"]),
                 p99_ms=_number(row["99%"]),
+                p50_ms=_number(row.get("50%", "")),
+                requests_per_second=_number(row.get("Requests/s", "")),
             )
             for row in csv.DictReader(handle)
-            if row["Name"] != "Aggregated"
         ]
 
 
@@ -91,5 +128,5 @@ def read_server_errors(path: Path) -> int:
         return server_errors(csv.DictReader(handle))
 
 
-def _number(text: str) -> float:
-    return float(text) if text not in ("", "N/A") else 0.0
+def _number(text: str | None) -> float:
+    return float(text) if text not in (None, "", "N/A") else 0.0

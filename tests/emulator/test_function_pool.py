@@ -50,6 +50,15 @@ async def test_concurrent_invocations_run_in_separate_processes(pool: FunctionPo
     assert pool.size == 3
 
 
+async def test_pids_are_the_processes_that_served_invocations(pool: FunctionPool) -> None:
+    # Given two overlapping invocations, so two containers
+    results = await asyncio.gather(
+        *(pool.invoke({"action": "sleep", "seconds": 0.3}) for _ in range(2))
+    )
+    # Then the pool lists exactly those containers' processes
+    assert sorted(pool.pids) == sorted(result["pid"] for result in results)
+
+
 async def test_warm_container_is_reused_with_its_module_state(pool: FunctionPool) -> None:
     first = await pool.invoke({"n": 1})
     second = await pool.invoke({"n": 2})

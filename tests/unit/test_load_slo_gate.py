@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from libs.resources.slo import SLO
-from loadtests.slo_gate import RouteStats, evaluate, read_server_errors, read_stats
+from loadtests.slo_gate import (
+    RouteStats,
+    evaluate,
+    read_server_errors,
+    read_stats,
+    read_steady_rate,
+    read_totals,
+)
 
 
 def within(route: str, requests: int = 1000, failures: int = 0) -> RouteStats:
@@ -57,10 +64,10 @@ def test_locust_csvs_are_read_per_route_and_5xx_counted(tmp_path: Path) -> None:
     # Given Locust's stats and failures files
     stats = tmp_path / "load_stats.csv"
     stats.write_text(
-        "Type,Name,Request Count,Failure Count,95%,99%\n"
-        "GET,GET /products,120,0,35,80\n"
-        "POST,POST /orders,30,2,N/A,N/A\n"
-        ",Aggregated,150,2,40,90\n"
+        "Type,Name,Request Count,Failure Count,Requests/s,50%,95%,99%\n"
+        "GET,GET /products,120,0,2.0,12,35,80\n"
+        "POST,POST /orders,30,2,0.5,N/A,N/A,N/A\n"
+        ",Aggregated,150,2,2.5,14,40,90\n"
     )
     failures = tmp_path / "load_failures.csv"
     failures.write_text(
@@ -75,3 +82,29 @@ def test_locust_csvs_are_read_per_route_and_5xx_counted(tmp_path: Path) -> None:
     assert rows[1].p95_ms == 0.0
     assert read_server_errors(failures) == 1
     assert read_server_errors(tmp_path / "absent.csv") == 0
+    # And the aggregate is read on its own, with its rate and median
+    totals = read_totals(stats)
+    assert (totals.requests, totals.requests_per_second, totals.p50_ms) == (150, 2.5, 14.0)
+
+
+def test_a_stats_file_without_an_aggregate_reads_as_no_requests(tmp_path: Path) -> None:
+    stats = tmp_path / "load_stats.csv"
+    stats.write_text("Type,Name,Request Count,Failure Count,95%,99%\n")
+    assert read_totals(stats).requests == 0
+
+
+def test_the_steady_rate_counts_only_seconds_with_every_user_running(tmp_path: Path) -> None:
+    # Given a history where users start over two seconds, then all four run for three
+    history = tmp_path / "load_stats_history.csv"
+    history.write_text(
+        "Timestamp,User Count,Type,Name,Total Request Count\n"
+        "100,0,,Aggregated,0\n"
+        "101,2,,Aggregated,5\n"
+        "102,4,GET,GET /products,7\n"
+        "102,4,,Aggregated,20\n"
+        "103,4,,Aggregated,60\n"
+        "105,4,,Aggregated,140\n"
+    )
+    # Then the rate is what was served from the first full second on: 120 requests in 3 s
+    assert read_steady_rate(history) == 40.0
+    assert read_steady_rate(tmp_path / "absent.csv") is None
