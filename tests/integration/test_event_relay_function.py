@@ -20,9 +20,10 @@ from emulator.local_stack import LocalStack
 from emulator.provision import function_environment
 from libs import config
 from libs.domain_events import UserDeleted, utc_now
-from libs.outbox import record_event
+from libs.outbox import outbox_key, record_event
 from libs.resources.events import EVENTS
 from libs.resources.functions import FUNCTIONS
+from libs.table_keys import PK, order_key
 from services.event_relay.stream_batch import relay_batch
 from services.orders import order_table, ordering
 from services.orders.models import Order, OrderLine
@@ -96,9 +97,13 @@ async def relay_function(stack: LocalStack, target: RelayTarget) -> AsyncIterato
 
 
 async def stream_records_about(
-    stack: LocalStack, streams: Any, positions: dict[str, str], ids: set[str]
+    stack: LocalStack, streams: Any, positions: dict[str, str], partitions: set[str]
 ) -> list[dict[str, Any]]:
-    """The stream's records since ``positions`` whose item key names one of ``ids``, in order."""
+    """The stream's records since ``positions`` of items in ``partitions``, in order.
+
+    Exact partition keys, not ids: the stack's own relay and notifications consumer write items
+    whose keys also carry these event ids (processed markers, notifications) meanwhile.
+    """
     assert stack.outbox_relay is not None
     arn = stack.outbox_relay.stream_arn
     shards = (await streams.describe_stream(StreamArn=arn))["StreamDescription"]["Shards"]
@@ -114,7 +119,7 @@ async def stream_records_about(
             "ShardIterator"
         ]
         records = (await streams.get_records(ShardIterator=iterator, Limit=1000))["Records"]
-        found += [r for r in records if any(i in json.dumps(r["dynamodb"]["Keys"]) for i in ids)]
+        found += [r for r in records if r["dynamodb"]["Keys"][PK]["S"] in partitions]
     # moto can show a record twice once it has restored a table copy after a cancelled
     # transaction (see emulator/event_relay.py); a real stream holds each change once.
     unique: dict[str, dict[str, Any]] = {}
@@ -146,8 +151,12 @@ async def an_order_and_a_deletion(
     deleted = UserDeleted(user_id=order.user_id)
     await order_table.insert_order(dynamodb, table, order, None, events=[created])
     await record_event(dynamodb, table, deleted)
-    ids = {order.order_id, created.event_id, deleted.event_id}
-    records = await stream_records_about(stack, streams, before, ids)
+    partitions = {
+        order_key(order.order_id)[PK],
+        outbox_key(created.event_id)[PK],
+        outbox_key(deleted.event_id)[PK],
+    }
+    records = await stream_records_about(stack, streams, before, partitions)
     return records, {created.event_id, deleted.event_id}
 
 
