@@ -7,12 +7,17 @@ raises the first generation's threshold so the collector barely runs during init
 (at the first invocation, or before a SnapStart snapshot) moves everything init created out of
 the collector's sight (``gc.freeze``: warm invocations never scan it again) and restores the
 thresholds. Should ``end_init`` never run, the collector still runs, only less often.
+
+It also imports aiohttp (which every function loads through aiobotocore) without the CA bundle
+loads of its import-time TLS contexts: ``libs/aiohttp_tls.py``.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+
+from libs.aiohttp_tls import import_aiohttp
 
 # First-generation allocations between collections during init (the default is 700).
 INIT_THRESHOLD = 100_000
@@ -46,3 +51,4 @@ def end_init(*, collect: bool = False) -> None:
 
 
 begin_init()
+import_aiohttp()

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from libs.aws_clients import AwsClients
 from libs.container_loop import ContainerLoop
 from libs.http_function import metrics_namespace
+from libs.init_phase import end_init
 from libs.tracing import function_tracer
 
 MessageHandler = Callable[[SQSRecord], Awaitable[None]]
@@ -49,6 +50,7 @@ class QueueFunction:
         return func
 
     def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        end_init()  # the first invocation ends init (a no-op afterwards)
         return self._loop.run(self._handle_batch(event))
 
     async def _handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,9 @@ resumes from that record. Locally the emulator runs the same relay (``emulator/e
 
 from __future__ import annotations
 
+# First, so the garbage collector is held back while the modules below load.
+from libs import init_phase  # noqa: F401  # isort: skip
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,6 +19,7 @@ from libs.aws_clients import AwsClients
 from libs.config import settings
 from libs.container_loop import ContainerLoop
 from libs.http_function import metrics_namespace
+from libs.init_phase import end_init
 from libs.tracing import function_tracer
 from services.event_relay.stream_batch import relay_batch
 
@@ -45,6 +49,7 @@ async def relay(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    end_init()  # the first invocation ends init (a no-op afterwards)
     return loop.run(relay(event))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First, so the garbage collector is held back while the modules below load.
+from libs import init_phase  # noqa: F401  # isort: skip
+
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from libs.config import settings
