@@ -169,3 +169,9 @@ class InvalidCode(ProblemError):
     """A confirmation or password reset code is wrong, expired or already used."""
 
     status, slug, title = 400, "invalid-code", "Invalid or expired code"
+
+
+class OrderingPaused(ProblemError):
+    """New orders are switched off (the ``orders.enabled`` feature flag); retry later."""
+
+    status, slug, title = 503, "ordering-paused", "Ordering paused"

@@ -22,6 +22,7 @@ from libs.problems import (
     TYPE_BASE,
     BadRequest,
     DependencyTimeout,
+    DependencyUnavailable,
     Forbidden,
     InvalidParam,
     MalformedJson,
@@ -76,6 +77,14 @@ request through the logs; every function response carries the id used (the reque
 otherwise).
 """
 
+# What the shared runtime (libs/http_function.py, libs/origin_check.py) may answer on any route
+# when something fails; a 5xx of one route's own logic (e.g. ordering-paused) is in its contract.
+RUNTIME_FAILURES: Final[tuple[type[ProblemError], ...]] = (
+    ProblemError,
+    ServiceUnavailable,
+    DependencyUnavailable,
+    DependencyTimeout,
+)
 # A typical detail of each problem type, for the examples (keyed by the `type` slug).
 _EXAMPLE_DETAILS: Final[Mapping[str, str]] = {
     "malformed-json": "The body is not valid JSON: input data was truncated",
@@ -95,6 +104,9 @@ _EXAMPLE_DETAILS: Final[Mapping[str, str]] = {
     "service-unavailable": "A dependency is busy; retry shortly",
     "dependency-unavailable": "The table could not be reached; retry shortly",
     "dependency-timeout": "The table did not answer in time; retry shortly",
+    "ordering-paused": (
+        "New orders are paused for now; existing orders can still be read and cancelled"
+    ),
 }
 _EXAMPLE_INVALID_PARAMS: Final = [
     InvalidParam(name="items[0].quantity", reason="Expected `int` >= 1")
@@ -298,8 +310,7 @@ def _problems(route: Route, contract: RouteContract) -> list[type[ProblemError]]
         problems.append(ValidationFailed)
     if route.group is not None:
         problems.append(Forbidden)
-    # The shared runtime's answers to failures (libs/http_function.py), on every route.
-    problems += [problem for problem in _problem_classes() if problem.status >= 500]
+    problems += RUNTIME_FAILURES
     return list(dict.fromkeys(problems))
 
 

@@ -7,7 +7,7 @@ import uuid
 import msgspec
 
 from libs.api_contract import Header, RouteContract, Success
-from libs.problems import Conflict, NotFound
+from libs.problems import Conflict, NotFound, OrderingPaused
 from services.orders.models import (
     ChangeStatus,
     LineRequest,
@@ -65,12 +65,16 @@ CONTRACTS = (
         operation_id="placeOrder",
         description=(
             "Prices come from the catalog, never from the client. The number of lines is capped "
-            "by the `orders.maxItemsPerOrder` feature flag (a 422 naming `items` beyond it)."
+            "by the `orders.maxItemsPerOrder` feature flag (a 422 naming `items` beyond it). "
+            "While the `orders.enabled` feature flag is off, new orders are refused with a 503 "
+            "`ordering-paused` and `Retry-After`; a retry with the `Idempotency-Key` of an order "
+            "placed before still answers that order, and reading and cancelling go on."
         ),
         body=PlaceOrder,
         body_example=_PLACE,
         headers=(IDEMPOTENCY_KEY,),
-        problems=(Conflict,),
+        problems=(Conflict, OrderingPaused),
+        notes={"503": "ordering is paused (`ordering-paused`), or a dependency is busy"},
         success=Success(
             status=201,
             description="The order, placed now or by an earlier request with the same key",

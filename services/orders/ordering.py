@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 
 from libs.caller import Caller
 from libs.domain_events import OrderCreated, OrderStatusChanged, utc_now
 from libs.domain_events import OrderLine as EventLine
-from libs.problems import Conflict, InvalidParam, NotFound, ValidationFailed
+from libs.problems import Conflict, InvalidParam, NotFound, OrderingPaused, ValidationFailed
 from libs.resources.feature_flags import OrderFlags
 from libs.resources.user_pool import ADMIN_GROUP
 from services.orders import order_table
@@ -39,6 +39,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 OWNER_MAY_SET: frozenset[OrderStatus] = frozenset({"CANCELLED"})
 # The declared defaults, for callers that read no feature flags.
 DEFAULT_FLAGS = OrderFlags()
+# A pause is an operator's decision that lasts minutes at least, and a container sees the flag
+# change only at its next AppConfig poll (every minute by default): no sooner is worth a retry.
+ORDERING_PAUSED_RETRY_AFTER_SECONDS: Final = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,18 @@ class StatusChange:
 def request_fingerprint(request: PlaceOrder) -> str:
     """A hash of what the request asks for, to tell a replay from a reuse of the key."""
     return hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+
+
+def check_ordering_open(flags: OrderFlags) -> None:
+    """503 ``ordering-paused`` with Retry-After when the ``orders.enabled`` flag is off.
+
+    Only placing is paused: existing orders can still be read and cancelled.
+    """
+    if not flags.enabled:
+        raise OrderingPaused(
+            "New orders are paused for now; existing orders can still be read and cancelled",
+            headers={"Retry-After": str(ORDERING_PAUSED_RETRY_AFTER_SECONDS)},
+        )
 
 
 def check_order_size(request: PlaceOrder, flags: OrderFlags) -> None:
@@ -119,13 +134,15 @@ async def place_order(
 
     The event is committed with the order (transactional outbox), so it is published even if
     this process dies right after the write; a replay writes, and so announces, nothing. The
-    size limit is checked after the replay: an order accepted before a lower limit stays replayable.
+    flags are checked after the replay: an order accepted before a pause or a lower limit is
+    still answered to a keyed retry, so its client learns that it exists.
     """
     fingerprint = request_fingerprint(request)
     if idempotency_key is not None:
         replay = await _replay(db, table, caller, idempotency_key, fingerprint)
         if replay is not None:
             return replay
+    check_ordering_open(flags)
     check_order_size(request, flags)
     lines, currency = await price_lines(db, table, request)
     now = utc_now()

@@ -11,10 +11,11 @@ from aiohttp import web
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
 from emulator.api_docs import add_api_docs, is_free, swagger_view
-from libs.problems import TYPE_BASE
+from libs.problems import TYPE_BASE, ProblemError
 from libs.resources.api_routes import ROUTES, Route
 from services.openapi import (
     DOCUMENT_PATH,
+    RUNTIME_FAILURES,
     SECURITY_SCHEME,
     contracts,
     document_bytes,
@@ -115,6 +116,31 @@ def test_a_body_route_documents_the_problems_of_reading_a_body(document: dict[st
     ]
     assert responses["503"]["headers"]["Retry-After"]
     assert responses["201"]["headers"]["Location"]
+
+
+def test_a_5xx_of_one_routes_logic_is_documented_on_that_route_only(
+    document: dict[str, Any],
+) -> None:
+    # Given ordering-paused, which only placing an order answers (the orders.enabled flag)
+    paused = TYPE_BASE + "ordering-paused"
+    documenting: set[str] = set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            answer = _resolved(document, operation["responses"].get("503", {}))
+            problem = answer.get("content", {}).get("application/problem+json")
+            if problem and paused in problem["schema"]["allOf"][1]["properties"]["type"]["enum"]:
+                documenting.add(f"{method.upper()} {path}")
+    # Then POST /orders documents it, and no other operation does
+    assert documenting == {"POST /orders"}
+
+
+def test_every_5xx_problem_is_the_runtimes_or_named_by_the_routes_that_answer_it() -> None:
+    # A new 5xx type must be either added to the runtime's list or named in a contract.
+    found: list[type[ProblemError]] = [ProblemError]
+    for known in found:
+        found += [c for c in known.__subclasses__() if c not in found]
+    named = {problem for contract in contracts().values() for problem in contract.problems}
+    assert {c for c in found if c.status >= 500} <= set(RUNTIME_FAILURES) | named
 
 
 def test_a_route_with_notes_keeps_its_own_answer_and_lists_each_problem_type(
