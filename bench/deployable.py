@@ -18,6 +18,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from stacks.bundle_contents import endpoints_of
+
 ROOT = Path(__file__).resolve().parent.parent
 # What a conventional function of the same endpoints ships: boto3, pydantic, Powertools with
 # its tracer extra (the X-Ray SDK).
@@ -97,7 +99,6 @@ def build_site(
 
 def trimmed_botocore(botocore: Path, into: Path, services: tuple[str, ...]) -> None:
     """botocore as a bundle holds it: the services' newest models, a trimmed endpoints file."""
-    from stacks.bundling import endpoints_of  # the CDK libraries load only here, in the parent
 
     into.mkdir()
     for entry in botocore.iterdir():

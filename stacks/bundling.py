@@ -2,34 +2,31 @@
 
 A bundle holds the project's runtime dependencies (``[project].dependencies``, pinned by
 ``uv.lock``), ``libs/`` and the function's own service package: nothing else. The dependencies
-are installed once per lock into a cache and trimmed there by the rules below (what no function
-reaches, debug sections of native extensions, install records); each bundle hard-links that
-install and keeps botocore's data and endpoints for the services its function declares, so a
-synth re-bundles in well under a second. Docker (the Lambda build image) is only the fallback for
-a machine without uv.
+are installed once per lock into a cache and trimmed there by the rules of
+``stacks/bundle_contents.py`` (what no function reaches, debug sections of native extensions,
+install records); each bundle hard-links that install and keeps botocore's data and endpoints for
+the services its function declares, so a synth re-bundles in well under a second. Docker (the
+Lambda build image) is only the fallback for a machine without uv: it installs the same pins with
+pip and runs ``stacks/bundle_contents.py`` on them, so it builds the same bundle.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import os
+import shlex
 import shutil
-import struct
-import subprocess
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from subprocess import CompletedProcess
 from typing import Any
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, AssetStaging, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 from libs.resources.functions import FunctionDeclaration
+from stacks import bundle_contents
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -38,66 +35,8 @@ PYTHON_VERSION = "3.13"
 PLATFORM = "aarch64-manylinux2014"
 # Bump when what a bundle contains changes for the same sources, to invalidate caches and hashes.
 BUNDLE_FORMAT = "5"
-# Where Lambda unpacks the bundle: compiled files name their sources under it.
-TASK_ROOT = "/var/task"
-
-# The Powertools utilities that libs/ and services/ import; the others (parser, idempotency,
-# batch, parameters, feature_flags, ...) are left out. tests/infra/test_bundling.py fails when a
-# handler's import graph reaches a module left out: a newly used utility is added here.
-POWERTOOLS_UTILITIES = ("data_classes", "jmespath_utils", "typing")
-# The X-Ray SDK patches libraries by importing ``aws_xray_sdk.ext.<name>``; the patches kept are
-# those of the libraries a bundle ships (found in the install) and of these standard modules.
-XRAY_STANDARD_LIBRARY_PATCHES = ("httplib", "sqlite3")
-
-# Parts of the dependencies no function uses at run time (globs relative to the install).
-_NEVER_SHIPPED = (
-    "bin",
-    ".lock",  # uv's lock of the --target directory
-    "*-stubs",  # type stubs (wrapt-stubs)
-    # Swagger UI's assets (1.7 MB): served only by enable_swagger(), which no function calls.
-    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*",
-    # Test suites and test support of the dependencies.
-    "*/tests",
-    "aiohttp/test_utils.py",
-    "aiohttp/pytest_plugin.py",
-    "multidict/_testcapi.*",
-    # aiohttp is aiobotocore's HTTP client here: its server side is imported only for type
-    # checking and by the Gunicorn worker (which needs gunicorn, not shipped).
-    "aiohttp/web.py",
-    "aiohttp/web_*.py",
-    "aiohttp/worker.py",
-    # aiohttp's compiled WebSocket reader: no function opens a WebSocket, and aiohttp imports
-    # it optionally, falling back to its pure-Python reader.
-    "aiohttp/_websocket/reader_c.*",
-    # urllib3's integrations with packages no bundle has (pyOpenSSL, PySocks); botocore
-    # imports pyopenssl optionally and falls back to the standard ssl module.
-    "urllib3/contrib/pyopenssl.py",
-    "urllib3/contrib/socks.py",
-    # dateutil's own time-zone database, read only by dateutil.tz.gettz() for a zone the
-    # system lacks: nothing shipped calls gettz (Powertools' feature flags, which do, are out).
-    "dateutil/zoneinfo/dateutil-zoneinfo.tar.gz",
-)
-# Build inputs, type stubs and markers that wheels carry along: never imported.
-_NEVER_SHIPPED_SUFFIXES = (".pyi", ".pyx", ".pxd", ".pxi", ".c", ".h")
-_NEVER_SHIPPED_NAMES = ("py.typed",)
-# What pip needs to uninstall or audit an install (RECORD lists files trimmed away here); the
-# licences, NOTICE files, entry points and METADATA's headers (name, version, licence,
-# requirements: all importlib.metadata reads) stay. METADATA's body, the project description
-# (a README, sometimes a changelog: 300 KB in all), is left out.
-_INSTALL_RECORDS = ("RECORD", "INSTALLER", "REQUESTED")
-_BOTOCORE_DATA = Path("botocore") / "data"
-_ENDPOINTS = "endpoints.json"
-# Part of the install's key: a changed rule re-trims the cached install (and changes hashes).
-_TRIMMING_RULES = repr(
-    (
-        POWERTOOLS_UTILITIES,
-        XRAY_STANDARD_LIBRARY_PATCHES,
-        _NEVER_SHIPPED,
-        _NEVER_SHIPPED_SUFFIXES,
-        _NEVER_SHIPPED_NAMES,
-        _INSTALL_RECORDS,
-    )
-)
+# Where the Docker fallback installs the dependencies before trimming them (inside the image).
+DOCKER_INSTALL = "/tmp/dependencies"  # noqa: S108 - a fresh container's own directory
 
 
 @dataclass(frozen=True)
@@ -131,7 +70,7 @@ def python_313() -> Path | None:
 
 def _reports_version(interpreter: str) -> bool:
     try:
-        found = _run(
+        found = bundle_contents.run_command(
             interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])", check=False
         )
     except OSError:
@@ -170,7 +109,9 @@ class RuntimeDependencies:
         if uv is None:
             raise RuntimeError("uv is needed to read uv.lock")
         export = ("export", "--frozen", "--no-default-groups", "--no-emit-project")
-        return _run(uv, *export, "--no-header", "--no-annotate", cwd=self.root).stdout
+        return bundle_contents.run_command(
+            uv, *export, "--no-header", "--no-annotate", cwd=self.root
+        ).stdout
 
     @cached_property
     def key(self) -> str:
@@ -181,7 +122,7 @@ class RuntimeDependencies:
             self.platform,
             self.python_version,
             BUNDLE_FORMAT,
-            _TRIMMING_RULES,
+            bundle_contents.TRIMMING_RULES,
             str(bool(self.compiler)),
         )
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
@@ -194,211 +135,35 @@ class RuntimeDependencies:
             path.write_text(self.requirements)
         return path
 
+    def install(self, target: Path) -> None:
+        """The pinned wheels for the target platform unpacked into ``target``, untrimmed (what
+        ``pip install --target`` gives the Docker fallback)."""
+        uv = uv_executable()
+        if uv is None:
+            raise RuntimeError("uv is needed to install the Lambda dependencies")
+        bundle_contents.run_command(
+            *(uv, "pip", "install", "--quiet", "--no-deps", "--require-hashes"),
+            *("--only-binary", ":all:", "--python-platform", self.platform),
+            *("--python-version", self.python_version, "--target", str(target)),
+            *("-r", str(self.requirements_file())),
+            cwd=self.root,
+        )
+
     def installed(self) -> Path:
         """The wheels unpacked for the target (Lambda's arm64/3.13 by default), trimmed;
         installed on first use, then reused."""
         target = self.cache / f"site-{self.key}"
         if target.is_dir():
             return target
-        uv = uv_executable()
-        if uv is None:
-            raise RuntimeError("uv is needed to install the Lambda dependencies")
         staging = self.cache / f"staging-{self.key}-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
-        _run(
-            *(uv, "pip", "install", "--quiet", "--no-deps", "--require-hashes"),
-            *("--only-binary", ":all:", "--python-platform", self.platform),
-            *("--python-version", self.python_version, "--target", str(staging)),
-            *("-r", str(self.requirements_file())),
-            cwd=self.root,
-        )
-        prune_dependencies(staging)
-        if self.compiler:
-            precompile_sourceless(self.compiler, staging)
+        self.install(staging)
+        bundle_contents.trim_dependencies(staging, self.compiler)
         try:
             staging.rename(target)
         except OSError:  # another synth finished the same install first
             shutil.rmtree(staging, ignore_errors=True)
         return target
-
-
-def prune_dependencies(site: Path) -> None:
-    """Trim an install to what the functions run: the rules above, nothing decided per file.
-
-    uv hard-links installed files to its cache, so a file is replaced, never written in place.
-    """
-    for pattern in _NEVER_SHIPPED:
-        for path in list(site.glob(pattern)):
-            _remove(path)
-    for path in list(site.rglob("*")):
-        if path.is_file() and (
-            path.suffix in _NEVER_SHIPPED_SUFFIXES or path.name in _NEVER_SHIPPED_NAMES
-        ):
-            path.unlink()
-        elif path.is_dir() and path.name == "__pycache__":  # bytecode of uv's interpreter
-            shutil.rmtree(path)
-    for record in _INSTALL_RECORDS:
-        for path in site.glob(f"*.dist-info/{record}"):
-            path.unlink()
-    for metadata in site.glob("*.dist-info/METADATA"):
-        headers, separator, _ = metadata.read_bytes().partition(b"\n\n")
-        if separator:
-            _replace(metadata, headers + b"\n")
-    utilities = site / "aws_lambda_powertools" / "utilities"
-    for path in list(utilities.iterdir()) if utilities.is_dir() else []:
-        if path.name != "__init__.py" and path.name.split(".")[0] not in POWERTOOLS_UTILITIES:
-            _remove(path)
-    patches = site / "aws_xray_sdk" / "ext"
-    shipped = {p.name.split(".")[0] for p in site.iterdir()} | set(XRAY_STANDARD_LIBRARY_PATCHES)
-    for path in list(patches.iterdir()) if patches.is_dir() else []:
-        if (path / "__init__.py").is_file() and path.name not in shipped:
-            shutil.rmtree(path)
-    for extension in site.rglob("*.so"):
-        strip_native_extension(extension)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
-# ELF64 (little-endian) header fields and section flags used below.
-_ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
-_PROGRAM_HEADER = struct.Struct("<IIQQQQQQ")
-_SECTION_HEADER = struct.Struct("<IIQQQQIIQQ")
-_SHF_ALLOC = 0x2
-_SHF_INFO_LINK = 0x40
-_SHT_RELA, _SHT_NOBITS, _SHT_REL = 4, 8, 9
-_SHN_LORESERVE = 0xFF00
-_ET_DYN = 3
-
-
-def strip_native_extension(path: Path) -> bool:
-    """Drop the sections of a shared object that are never loaded (debug information, the
-    static symbol table, comments), like ``strip``: the loaded segments stay byte for byte.
-
-    Returns whether the file changed; anything but a plain little-endian ELF64 is left alone.
-    """
-    original = path.read_bytes()
-    stripped = unloaded_sections_removed(original)
-    if stripped is None or len(stripped) >= len(original):
-        return False
-    _replace(path, stripped)
-    return True
-
-
-def _replace(path: Path, content: bytes) -> None:
-    # A new inode: uv's cache, hard-linked to the installed original, stays untouched.
-    replacement = path.with_name(f".{path.name}.new")
-    replacement.write_bytes(content)
-    replacement.chmod(path.stat().st_mode)
-    replacement.replace(path)
-
-
-def unloaded_sections_removed(elf: bytes) -> bytes | None:
-    """``elf`` with only its allocated sections and their names; None when it is not a plain
-    ELF64 little-endian shared object with the usual layout (unloaded sections at the end)."""
-    if len(elf) < _ELF_HEADER.size or elf[:4] != b"\x7fELF" or elf[4:6] != b"\x02\x01":
-        return None
-    header = _ELF_HEADER.unpack_from(elf)
-    kind, phoff, shoff = header[1], header[5], header[6]
-    phentsize, phnum, shentsize, shnum, shstrndx = header[9:14]
-    if (
-        kind != _ET_DYN
-        or phentsize != _PROGRAM_HEADER.size
-        or shentsize != _SECTION_HEADER.size
-        or not 0 < shstrndx < shnum < _SHN_LORESERVE
-        or shoff + shnum * shentsize > len(elf)
-    ):
-        return None
-    sections = [
-        list(_SECTION_HEADER.unpack_from(elf, shoff + index * shentsize)) for index in range(shnum)
-    ]
-    loaded_end = _loaded_end(elf, phoff, phnum, sections)
-    # What goes must lie past everything loaded, so no loaded byte moves.
-    if loaded_end is None or shoff < loaded_end:
-        return None
-    kept = [i for i, s in enumerate(sections) if i == 0 or s[2] & _SHF_ALLOC]
-    names_offset, names_size = sections[shstrndx][4], sections[shstrndx][5]
-    old_names = elf[names_offset : names_offset + names_size]
-    names = bytearray(b"\0")
-    renumbered = {old: new for new, old in enumerate([*kept, shstrndx])}
-    headers = []
-    for old in [*kept, shstrndx]:
-        section = sections[old]
-        name = old_names[section[0] : old_names.index(b"\0", section[0])]
-        section[0] = len(names) if name else 0
-        names += name + b"\0" if name else b""
-        for field, is_index in ((6, True), (7, _info_is_a_section(section))):
-            if is_index and section[field]:
-                if section[field] not in renumbered:
-                    return None
-                section[field] = renumbered[section[field]]
-        headers.append(section)
-    out = bytearray(elf[:loaded_end])
-    headers[-1][4], headers[-1][5] = len(out), len(names)  # the names follow the loaded part
-    out += names
-    out += bytes(-len(out) % 8)
-    struct.pack_into("<Q", out, 0x28, len(out))
-    struct.pack_into("<HH", out, 0x3C, len(headers), len(headers) - 1)
-    out += b"".join(_SECTION_HEADER.pack(*section) for section in headers)
-    return bytes(out)
-
-
-def _loaded_end(elf: bytes, phoff: int, phnum: int, sections: list[list[int]]) -> int | None:
-    # The end of what the loader maps (program headers, segments, allocated sections); None
-    # when an unloaded section with content lies before it.
-    end = phoff + phnum * _PROGRAM_HEADER.size
-    for index in range(phnum):
-        segment = _PROGRAM_HEADER.unpack_from(elf, phoff + index * _PROGRAM_HEADER.size)
-        end = max(end, segment[2] + segment[5])
-    for _, kind, flags, _, offset, size, *_ in sections:
-        if flags & _SHF_ALLOC and kind != _SHT_NOBITS:
-            end = max(end, offset + size)
-    for index, (_, kind, flags, _, offset, size, *_) in enumerate(sections):
-        if index and not flags & _SHF_ALLOC and kind != _SHT_NOBITS and size and offset < end:
-            return None
-    return end if end <= len(elf) else None
-
-
-def _info_is_a_section(section: list[int]) -> bool:
-    return section[1] in (_SHT_REL, _SHT_RELA) or bool(section[2] & _SHF_INFO_LINK)
-
-
-def precompile(interpreter: Path, tree: Path, root: Path) -> None:
-    """Compile every module under ``tree`` (paths recorded as under /var/task): Lambda's file
-    system is read-only, so a bundle without bytecode compiles its imports on every cold start."""
-    _run(
-        *(str(interpreter), "-m", "compileall", "-q", "-j", "0"),
-        # The hash mode never compares timestamps, which zipping does not keep exactly.
-        *("--invalidation-mode", "unchecked-hash", "-s", str(root), "-p", TASK_ROOT, str(tree)),
-        check=False,  # a module that does not compile for 3.13 simply ships as source
-    )
-
-
-def precompile_sourceless(interpreter: Path, tree: Path) -> None:
-    """Compile the dependencies in place of their sources (``x.py`` becomes ``x.pyc``).
-
-    Shipping both doubled their size for nothing Lambda needs; only tracebacks inside
-    dependencies lose their source lines. A module that does not compile keeps its source.
-    """
-    _run(
-        *(str(interpreter), "-m", "compileall", "-q", "-b", "-j", "0"),
-        *("--invalidation-mode", "unchecked-hash", "-s", str(tree), "-p", TASK_ROOT, str(tree)),
-        check=False,
-    )
-    for source in tree.rglob("*.py"):
-        if source.with_suffix(".pyc").is_file():
-            source.unlink()
-
-
-def _run(*command: str, check: bool = True, cwd: Path | None = None) -> CompletedProcess[str]:
-    # Our own tools with our own paths as arguments, never a shell.
-    return subprocess.run(  # noqa: S603
-        command, cwd=cwd, capture_output=True, text=True, check=check, timeout=600
-    )
 
 
 def build_bundle(
@@ -408,87 +173,14 @@ def build_bundle(
     package = root / "services" / spec.package
     if not (package / "__init__.py").is_file():
         raise FileNotFoundError(f"no service package for function {spec.package!r}: {package}")
-    site = dependencies.installed()
-    shutil.copytree(
-        site,
+    bundle_contents.assemble_bundle(
         output,
-        ignore=_botocore_data_filter(site, spec.aws_services),
-        copy_function=_link_or_copy,
-        dirs_exist_ok=True,
+        dependencies.installed(),
+        root,
+        spec.package,
+        spec.aws_services,
+        dependencies.compiler,
     )
-    endpoints = output / _BOTOCORE_DATA / _ENDPOINTS
-    endpoints.unlink(missing_ok=True)  # never write through a hard link into the cache
-    endpoints.write_bytes(endpoints_of(site, spec.aws_services))
-    code = _code_ignore()
-    shutil.copytree(root / "libs", output / "libs", ignore=code, dirs_exist_ok=True)
-    (output / "services").mkdir(exist_ok=True)
-    shutil.copy2(root / "services" / "__init__.py", output / "services" / "__init__.py")
-    shutil.copytree(package, output / "services" / spec.package, ignore=code, dirs_exist_ok=True)
-    if dependencies.compiler:
-        for tree in ("libs", "services"):
-            precompile(dependencies.compiler, output / tree, output)
-
-
-def _link_or_copy(source: str, destination: str) -> Any:
-    # Hard links make a bundle of ~2,000 dependency files nearly free; across file systems, copy.
-    try:
-        os.link(source, destination)
-    except OSError:
-        return shutil.copy2(source, destination)
-    return destination
-
-
-def _code_ignore() -> Callable[[str, list[str]], Iterable[str]]:
-    return shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-
-
-def _botocore_data_filter(
-    site: Path, services: Sequence[str]
-) -> Callable[[str, list[str]], Iterable[str]]:
-    """Skip botocore's data of services the function does not call, older API versions and
-    documentation examples (about 27 MB of the 29 MB botocore ships), and the endpoints file,
-    which the bundle gets trimmed (``endpoints_of``)."""
-    data = site / _BOTOCORE_DATA
-    keep = set(services)
-
-    def ignore(directory: str, names: list[str]) -> Iterable[str]:
-        path = Path(directory)
-        if path == data:
-            skipped = [n for n in names if (path / n).is_dir() and n not in keep]
-            return [*skipped, _ENDPOINTS]
-        if path.parent == data:  # a service: keep only its newest API version
-            versions = sorted(n for n in names if (path / n).is_dir())
-            return versions[:-1]
-        if path.parent.parent == data:
-            return [n for n in names if n.startswith("examples-")]
-        return []
-
-    return ignore
-
-
-def endpoints_of(site: Path, services: Sequence[str]) -> bytes:
-    """botocore's ``endpoints.json`` with the endpoints of ``services`` only (1.2 MB → a few
-    KB): every partition, its regions and defaults stay; clients resolve by endpoint prefix."""
-    data = site / _BOTOCORE_DATA
-    prefixes = {_endpoint_prefix(data / service) for service in services}
-    endpoints = json.loads((data / _ENDPOINTS).read_bytes())
-    for partition in endpoints["partitions"]:
-        partition["services"] = {
-            name: entry for name, entry in partition["services"].items() if name in prefixes
-        }
-    return json.dumps(endpoints, separators=(",", ":"), sort_keys=True).encode()
-
-
-def _endpoint_prefix(service: Path) -> str:
-    newest = sorted(p for p in service.iterdir() if p.is_dir())[-1]
-    model = newest / "service-2.json.gz"
-    raw = (
-        gzip.decompress(model.read_bytes())
-        if model.is_file()
-        else model.with_suffix("").read_bytes()
-    )
-    prefix: str = json.loads(raw)["metadata"]["endpointPrefix"]
-    return prefix
 
 
 def source_hash(
@@ -523,24 +215,29 @@ class LocalBundling:
         return True
 
 
-def docker_command(spec: BundleSpec, requirements: str) -> list[str]:
-    """The same bundle built inside the Lambda build image (``requirements`` is relative)."""
-    keep = " ".join(f"! -name {service}" for service in spec.aws_services)
-    script = " && ".join(
-        [
-            "pip install --no-deps --require-hashes --only-binary :all: "
-            f"-r /asset-input/{requirements} -t /asset-output",
-            "cp -r /asset-input/libs /asset-output/",
-            "mkdir -p /asset-output/services",
-            "cp /asset-input/services/__init__.py /asset-output/services/",
-            f"cp -r /asset-input/services/{spec.package} /asset-output/services/",
-            f"find /asset-output/botocore/data -mindepth 1 -maxdepth 1 -type d {keep} "
-            "-exec rm -rf {} +",
-            "find /asset-output -name __pycache__ -prune -exec rm -rf {} +",
-            "python -m compileall -q --invalidation-mode unchecked-hash /asset-output",
-        ]
-    )
-    return ["bash", "-c", script]
+def docker_command(spec: BundleSpec, requirements: str, *, compile_bytecode: bool) -> list[str]:
+    """The same bundle built inside the Lambda build image: pip installs the pins
+    (``requirements``, relative to the project), then ``stacks/bundle_contents.py`` trims them
+    and assembles the bundle exactly as local bundling does."""
+    project = AssetStaging.BUNDLING_INPUT_DIR  # where CDK mounts the project
+    script = Path(bundle_contents.__file__).resolve().relative_to(PROJECT_ROOT).as_posix()
+    install = [
+        *("python", "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes"),
+        *("--only-binary", ":all:", "--no-compile", "--disable-pip-version-check"),
+        *("-r", f"{project}/{requirements}", "--target", DOCKER_INSTALL),
+    ]
+    trim_and_assemble = [
+        *("python", f"{project}/{script}"),
+        *bundle_contents.script_arguments(
+            DOCKER_INSTALL,
+            AssetStaging.BUNDLING_OUTPUT_DIR,
+            project,
+            spec.package,
+            spec.aws_services,
+            compile_bytecode=compile_bytecode,
+        ),
+    ]
+    return ["bash", "-c", f"{shlex.join(install)} && {shlex.join(trim_and_assemble)}"]
 
 
 class FunctionBundler:
@@ -553,17 +250,26 @@ class FunctionBundler:
         """The asset of ``function``; its hash is known before bundling, so an unchanged
         function is not bundled again into the same cloud assembly."""
         spec = BundleSpec.of(function)
-        requirements = self.dependencies.requirements_file().relative_to(self.dependencies.root)
         return lambda_.Code.from_asset(
             str(self.dependencies.root),
             asset_hash_type=AssetHashType.CUSTOM,
             asset_hash=source_hash(spec, self.dependencies),
-            bundling=BundlingOptions(
-                image=RUNTIME.bundling_image,
-                platform="linux/arm64",
-                command=docker_command(spec, requirements.as_posix()),
-                local=LocalBundling(spec, self.dependencies),
+            bundling=self.bundling_options(spec),
+        )
+
+    def bundling_options(self, spec: BundleSpec) -> BundlingOptions:
+        """Local bundling, and the Lambda build image for when it declines. The image compiles
+        exactly when local bundling would, as the asset hash records that choice."""
+        requirements = self.dependencies.requirements_file().relative_to(self.dependencies.root)
+        return BundlingOptions(
+            image=RUNTIME.bundling_image,
+            platform="linux/arm64",
+            command=docker_command(
+                spec,
+                requirements.as_posix(),
+                compile_bytecode=self.dependencies.compiler is not None,
             ),
+            local=LocalBundling(spec, self.dependencies),
         )
 
 

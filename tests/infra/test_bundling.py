@@ -23,15 +23,14 @@ import pytest
 
 from libs.resources.environments import ENVIRONMENTS
 from libs.resources.functions import FUNCTIONS
-from stacks import bundling
+from stacks import bundle_contents, bundling
 from stacks.__main__ import bundle_sizes
+from stacks.bundle_contents import POWERTOOLS_UTILITIES
 from stacks.bundling import (
-    POWERTOOLS_UTILITIES,
     PROJECT_ROOT,
     BundleSpec,
     LocalBundling,
     RuntimeDependencies,
-    docker_command,
     tree_size,
 )
 from tests.infra.conftest import Synthesized
@@ -144,20 +143,15 @@ def test_the_asset_hash_follows_the_functions_code(tmp_path: Path) -> None:
     assert bundling.source_hash(spec, dependencies, tmp_path) == changed
 
 
-def test_without_uv_bundling_falls_back_to_the_lambda_build_image(
+def test_without_uv_local_bundling_declines_so_the_build_image_bundles(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # (What the build image then runs: tests/infra/test_bundling_docker_fallback.py.)
     spec = BundleSpec.of(FUNCTIONS["orders"])
     monkeypatch.setattr(bundling, "uv_executable", lambda: None)
     declined = LocalBundling(spec, RuntimeDependencies()).try_bundle(str(tmp_path), image=None)  # type: ignore[arg-type]
     assert declined is False
-    script = docker_command(spec, ".local/bundles/requirements.txt")[-1]
-    assert "pip install --no-deps --require-hashes --only-binary :all:" in script
-    assert "cp -r /asset-input/services/orders /asset-output/services/" in script
-    # orders keeps the data of the services it calls, and only theirs
-    keep = " ".join(f"! -name {service}" for service in FUNCTIONS["orders"].aws_services)
-    assert f"-type d {keep} -exec rm -rf" in script
-    assert "! -name dynamodb" in keep
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_handler_outside_services_is_refused() -> None:
@@ -303,7 +297,7 @@ def test_a_stripped_extension_maps_the_same_bytes_and_still_loads(tmp_path: Path
     original = extension.read_bytes()
     assert [n for n in section_names(original) if n.startswith(".debug")]
     # When it is stripped
-    assert bundling.strip_native_extension(extension)
+    assert bundle_contents.strip_native_extension(extension)
     stripped = extension.read_bytes()
     # Then it is smaller, every loaded segment is byte for byte the same
     assert len(stripped) < len(original)
@@ -324,8 +318,8 @@ def test_a_stripped_extension_maps_the_same_bytes_and_still_loads(tmp_path: Path
 def test_a_file_that_is_not_a_plain_elf_shared_object_is_left_alone(tmp_path: Path) -> None:
     script = tmp_path / "fake.so"
     script.write_bytes(b"#!/bin/sh\n" + bytes(200))
-    assert bundling.strip_native_extension(script) is False
-    assert bundling.unloaded_sections_removed(b"\x7fELF\x01\x01" + bytes(100)) is None
+    assert bundle_contents.strip_native_extension(script) is False
+    assert bundle_contents.unloaded_sections_removed(b"\x7fELF\x01\x01" + bytes(100)) is None
 
 
 # -- the bundle runs -------------------------------------------------------------------------
