@@ -1,7 +1,12 @@
-"""`python -m emulator` (what `just dev` runs): the local stack in the foreground until Ctrl-C."""
+"""`python -m emulator` (what `just dev` runs): the local stack in the foreground until Ctrl-C.
+
+moto runs in a child process of its own, so it and the gateway each get a core; ``--in-process``
+keeps it in this process (one process to attach a debugger or profiler to).
+"""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import logging
 import os
@@ -83,8 +88,9 @@ class InstanceLock:
             return None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the stack until SIGINT or SIGTERM; the process's exit status."""
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     lock = InstanceLock(LOCK_PATH)
     try:
@@ -107,8 +113,13 @@ def main() -> int:
     # Installed before starting, so Ctrl-C during start-up also ends in a clean stop.
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    port = int(os.environ.get("PORT", DEFAULT_PORT))
-    stack = LocalStack(port=port, outputs_path=OUTPUTS_PATH, seed=seed_demo_data)
+    port: int = args.port
+    stack = LocalStack(
+        port=port,
+        outputs_path=OUTPUTS_PATH,
+        seed=seed_demo_data,
+        moto_in_process=args.in_process,
+    )
     try:
         try:
             stack.start()
@@ -117,7 +128,7 @@ def main() -> int:
                 raise
             print(
                 f"port {port} on {DEFAULT_HOST} is in use by another program; stop it, or run "
-                f"with PORT=<another port>",
+                f"with --port <another port>",
                 file=sys.stderr,
             )
             return 1
@@ -129,6 +140,23 @@ def main() -> int:
         return 0
     finally:
         lock.release()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", DEFAULT_PORT)),
+        help=f"where the HTTP API listens on {DEFAULT_HOST} (default: env PORT, else "
+        f"{DEFAULT_PORT}; 0 picks a free port)",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve moto from this process instead of a child process of its own",
+    )
+    return parser
 
 
 def _alive(pid: int) -> bool:
@@ -147,11 +175,13 @@ def _banner(stack: LocalStack) -> str:
         for route in ROUTES
         if route.method != "ANY"  # every path's ANY route only answers 405
     ]
+    pid = stack.emulator_pid
+    serving = f" (moto, pid {pid})" if pid is not None else ""
     return "\n".join(
         [
             f"{STACK_NAME} is running",
             f"  API          {stack.api_url}",
-            f"  AWS endpoint {stack.endpoint_url}",
+            f"  AWS endpoint {stack.endpoint_url}{serving}",
             f"  outputs      {stack.outputs_path}",
             "  routes",
             *routes,

@@ -1,5 +1,6 @@
-"""Where the emulated AWS APIs live: moto in this process, an endpoint already running, or
-LocalStack in a container; and what the test suite runs against (those, or a deployed stage)."""
+"""Where the emulated AWS APIs live: moto (in this process or a child of its own), an endpoint
+already running, or LocalStack in a container; and what the test suite runs against (those, or a
+deployed stage)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ class Backend:
 
     endpoint_url: str
     region: str
+    # The child process serving the APIs, when this process started one (None: it serves them
+    # itself, or does not own them).
+    pid: int | None = None
     _stop: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def stop(self) -> None:
@@ -80,12 +84,15 @@ def selected_kind(kind: str | None = None, kinds: tuple[str, ...] = KINDS) -> st
     raise ValueError(f"unknown EMULATOR {kind!r}; expected one of {', '.join(kinds)}")
 
 
-def start_backend(kind: str | None = None) -> Backend:
-    """Start (or locate) the emulator named by ``kind``, defaulting to env ``EMULATOR`` or moto."""
+def start_backend(kind: str | None = None, *, moto_in_process: bool = True) -> Backend:
+    """Start (or locate) the emulator named by ``kind``, defaulting to env ``EMULATOR`` or moto.
+
+    ``moto_in_process=False`` serves moto from a child process of its own (other kinds ignore it).
+    """
     kind = selected_kind(kind)
     region = _region()
     if kind == "moto":
-        return _start_moto(region)
+        return _start_moto(region) if moto_in_process else _start_moto_process(region)
     if kind == "endpoint":
         endpoint_url = _endpoint_url()
         _emulator_credentials()
@@ -198,6 +205,17 @@ def _start_moto(region: str) -> Backend:
     server.start()
     host, port = server.get_host_and_port()
     return Backend(endpoint_url=f"http://{host}:{port}", region=region, _stop=server.stop)
+
+
+def _start_moto_process(region: str) -> Backend:
+    # Imported here: emulator.moto_process imports this module (its child starts moto with it).
+    from emulator.moto_process import MotoProcess
+
+    _emulator_credentials()  # the child inherits them, and this process's clients sign with them
+    process = MotoProcess()
+    return Backend(
+        endpoint_url=process.endpoint_url, region=region, pid=process.pid, _stop=process.stop
+    )
 
 
 def _serialize_dynamodb() -> None:

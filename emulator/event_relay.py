@@ -3,7 +3,8 @@
 In AWS a stream consumer does this with the same ``libs.outbox.relay_records``. The relay keeps,
 per shard, the sequence number of the last record it is done with, and moves past a record only
 after PutEvents accepted its event: a failure, or a restart from an older position, publishes
-again (at least once), never skips.
+again (at least once), never skips. Only records the stream no longer keeps (a relay down for a
+day) are lost: it says so, and goes on from the oldest record kept, as Lambda's does.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_events import EventBridgeClient
 
-# Polling backs off while the stream is quiet: quick after a write, cheap when idle (every
-# iterator stays in moto's memory for good).
+# Polling backs off while the stream is quiet: quick after a write, cheap when idle (moto keeps
+# each iterator, two per read, for the 15 minutes an iterator lives).
 FASTEST_POLL_SECONDS: Final = 0.05
 SLOWEST_POLL_SECONDS: Final = 0.5
 _RECORDS_PER_READ: Final = 1000
 # Shards split and close over time (about every four hours in AWS): look for new ones this often.
 SHARD_REFRESH_SECONDS: Final = 10.0
+# A position older than the stream's oldest record (records are kept 24 hours).
+_TRIMMED: Final = "TrimmedDataAccessException"
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +110,20 @@ class OutboxRelay:
     async def _relay_shard(self, shard_id: str) -> list[OutboxEvent]:
         if shard_id in self._closed:
             return []
-        # A fresh iterator for every read, never the previous read's NextShardIterator: moto
-        # restores a deep copy of the table when a transaction is cancelled, and iterators made
-        # before that keep reading the discarded copy of the stream.
-        iterator = await self._iterator(shard_id)
-        response = await self._streams.get_records(ShardIterator=iterator, Limit=_RECORDS_PER_READ)
+        try:
+            response = await self._read(shard_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _TRIMMED:
+                raise
+            if shard_id not in self._done_with:
+                raise  # trimmed between taking a TRIM_HORIZON iterator and reading: next poll
+            log.error(
+                "records of shard %s after %s left the stream before they were relayed; "
+                "relaying on from its oldest record",
+                shard_id,
+                self._done_with.pop(shard_id),
+            )
+            response = await self._read(shard_id)
         records = response.get("Records", [])
         published = await relay_records(self._events, self.bus_name, records)
         if records:
@@ -120,6 +132,16 @@ class OutboxRelay:
             self._closed.add(shard_id)  # a closed shard, read to its end
         self.published += len(published)
         return published
+
+    async def _read(self, shard_id: str) -> dict[str, Any]:
+        # A fresh iterator for every read, never the previous read's NextShardIterator: moto
+        # restores a deep copy of the table when a transaction is cancelled, and iterators made
+        # before that keep reading the discarded copy of the stream.
+        iterator = await self._iterator(shard_id)
+        response: dict[str, Any] = await self._streams.get_records(
+            ShardIterator=iterator, Limit=_RECORDS_PER_READ
+        )
+        return response
 
     async def _iterator(self, shard_id: str) -> str:
         if shard_id in self._done_with:

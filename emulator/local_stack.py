@@ -52,12 +52,15 @@ class LocalStack:
 
     The gateway and the function pools run on an event loop of their own, in a background
     thread, so the stack serves requests while the caller blocks, sleeps or runs its own loop.
+    ``moto_in_process=False`` serves moto from a child process, so it and the gateway each get
+    a core (``just dev`` does); the test session keeps moto in its own process to read it.
     """
 
     def __init__(
         self,
         *,
         backend: str | None = None,
+        moto_in_process: bool = True,
         host: str = DEFAULT_HOST,
         port: int | None = None,
         outputs_path: Path | str = DEFAULT_OUTPUTS_PATH,
@@ -75,6 +78,7 @@ class LocalStack:
         self.event_sources: dict[str, QueueEventSource] = {}
         self.outbox_relay: OutboxRelay | None = None
         self._backend_kind = backend
+        self._moto_in_process = moto_in_process
         self._seed = seed
         self._functions = functions
         self._max_containers = max_containers
@@ -106,12 +110,17 @@ class LocalStack:
         """Where the emulated AWS APIs answer (the functions' ``AWS_ENDPOINT_URL``)."""
         return self.outputs.aws_endpoint_url
 
+    @property
+    def emulator_pid(self) -> int | None:
+        """The child process serving the emulated AWS APIs (None: this process, or not ours)."""
+        return self._backend.pid if self._backend is not None else None
+
     def start(self) -> Self:
         """Start the backend, provision, seed, start the functions and serve the HTTP API."""
         if self._thread is not None:
             raise RuntimeError("the local stack is already started")
         try:
-            self._backend = start_backend(self._backend_kind)
+            self._backend = start_backend(self._backend_kind, moto_in_process=self._moto_in_process)
             self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(
                 target=self._loop.run_forever, name="local-stack", daemon=True

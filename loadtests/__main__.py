@@ -45,7 +45,6 @@ from loadtests.cpu_usage import (
     load_average,
 )
 from loadtests.emulator_floor import measure_floor
-from loadtests.emulator_process import EmulatorProcess
 from loadtests.slo_gate import (
     evaluate,
     read_server_errors,
@@ -240,49 +239,43 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
         )
         return
     print("starting the local stack ...", flush=True)
-    emulator = EmulatorProcess() if args.emulator == "process" else None
-    if emulator is not None:
-        os.environ["AWS_ENDPOINT_URL"] = emulator.endpoint_url
-        _emulator_credentials()
+    stack = LocalStack(
+        backend="moto",
+        moto_in_process=args.emulator == "in-process",
+        port=0,
+        outputs_path=args.out / "outputs.json",
+        seed=seed_demo_data,
+        max_containers=args.containers,
+    ).start()
     try:
-        stack = LocalStack(
-            backend="endpoint" if emulator is not None else "moto",
-            port=0,
-            outputs_path=args.out / "outputs.json",
-            seed=seed_demo_data,
-            max_containers=args.containers,
-        ).start()
         # A few containers per function started before any request, one function at a time:
         # dozens of interpreters importing at once can outrun Lambda's init timeout. The busy
         # functions then scale up during the warm-up, as Lambda would.
         asyncio.run(_warm(stack, min(args.prewarm, args.containers)))
+        emulator = stack.emulator_pid
         print(
             f"gateway pid {os.getpid()} at {stack.api_url}; emulator "
-            + (f"pid {emulator.pid}" if emulator else "in the gateway's process")
+            + (f"pid {emulator}" if emulator is not None else "in the gateway's process")
             + f" at {stack.endpoint_url}",
             flush=True,
         )
-        try:
-            yield (
-                Target(
-                    base_url=stack.api_url,
-                    user_pool_id=stack.outputs.user_pool_id,
-                    endpoint_url=stack.endpoint_url,
-                    region=stack.outputs.region,
-                    outputs=stack.outputs,
-                ),
-                StackProcesses(
-                    emulator=emulator.pid if emulator else None,
-                    functions=lambda: {
-                        pid: name for name, pool in stack.pools.items() for pid in pool.pids
-                    },
-                ),
-            )
-        finally:
-            stack.stop()
+        yield (
+            Target(
+                base_url=stack.api_url,
+                user_pool_id=stack.outputs.user_pool_id,
+                endpoint_url=stack.endpoint_url,
+                region=stack.outputs.region,
+                outputs=stack.outputs,
+            ),
+            StackProcesses(
+                emulator=emulator,
+                functions=lambda: {
+                    pid: name for name, pool in stack.pools.items() for pid in pool.pids
+                },
+            ),
+        )
     finally:
-        if emulator is not None:
-            emulator.stop()
+        stack.stop()
 
 
 def _emulator_credentials() -> None:

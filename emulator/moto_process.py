@@ -1,7 +1,8 @@
-"""The emulator (moto) in a process of its own, so it and the gateway each get a core.
+"""moto served from a process of its own, so it and the gateway each get a core.
 
 In one process they share one GIL: under load the gateway's event loop, the outbox relay and
-moto's request threads take turns on a single core while the other core idles.
+moto's request threads take turns on a single core while the other core idles. The child lives
+exactly as long as its pipe to the parent: closing it (or the parent dying) stops moto.
 """
 
 from __future__ import annotations
@@ -16,49 +17,50 @@ from typing import Final
 from emulator.backends import start_backend
 
 START_TIMEOUT_SECONDS: Final = 60.0
+STOP_TIMEOUT_SECONDS: Final = 5.0
 # The AWS APIs the local stack calls (their models are loaded before the heap is frozen).
 _SERVICES_USED: Final = ("dynamodb", "dynamodbstreams", "sqs", "events", "cognito-idp")
 # Spawn, not fork: the parent already runs threads whose locks a fork would copy.
 _SPAWN: Final = multiprocessing.get_context("spawn")
 
 
-class EmulatorProcess:
+class MotoProcess:
     """moto served from a child process; ``endpoint_url`` is where it answers."""
 
     def __init__(self) -> None:
         self._conn, child_end = _SPAWN.Pipe()
-        self._process = _SPAWN.Process(
-            target=_serve, args=(child_end,), name="emulator", daemon=True
-        )
+        # daemon: multiprocessing also ends the child when this interpreter exits normally.
+        self._process = _SPAWN.Process(target=_serve, args=(child_end,), name="moto", daemon=True)
         self._process.start()
+        # Only the child may hold its end: the pipe then closes the moment this process ends.
         child_end.close()
         try:
             if not self._conn.poll(START_TIMEOUT_SECONDS):
-                raise RuntimeError("the emulator process did not start in time")
+                raise RuntimeError("the moto process did not start in time")
             self.endpoint_url: str = self._conn.recv()
         except EOFError:
             self.stop()
-            raise RuntimeError("the emulator process ended while starting") from None
+            raise RuntimeError("the moto process ended while starting") from None
         except BaseException:
             self.stop()
             raise
 
     @property
     def pid(self) -> int:
-        """The child's process id (for CPU accounting)."""
+        """The child's process id (for CPU accounting and profilers)."""
         return self._process.pid or 0
 
     def stop(self) -> None:
         """Close the pipe (the child then stops moto and exits), or kill a child that hangs."""
         self._conn.close()
-        self._process.join(timeout=5)
+        self._process.join(timeout=STOP_TIMEOUT_SECONDS)
         if self._process.is_alive():
             self._process.kill()
-            self._process.join(timeout=5)
+            self._process.join(timeout=STOP_TIMEOUT_SECONDS)
 
 
 def _serve(conn: Connection) -> None:
-    # Ctrl-C reaches the whole process group; the parent decides when the emulator ends.
+    # Ctrl-C reaches the whole process group; the parent decides when moto ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     backend = start_backend("moto")
     _freeze_the_heap_so_far()
