@@ -1,14 +1,18 @@
-"""`just dlq`: the dead-letter queues of the declared consumer queues: depth, messages, redrive.
+"""`just dlq`: the consumer queues' DLQs (depth, messages, redrive) and the outbox relay's failures.
 
-    just dlq                       each DLQ's depth
+    just dlq                       each DLQ's depth, and the relay failure queue's
     just dlq show [QUEUE] [-n N]   the messages waiting in a DLQ (left in place)
     just dlq redrive [QUEUE]       move them back to their source queue, to be consumed again
+    just dlq relay-failures [-n N] the batches the outbox relay gave up on: shard, range, when
+    just dlq replay-relay [--dry-run] [-n N]
+                                   read those ranges back from the stream, publish their events
 
 QUEUE is a consumer queue's logical id or name (default: every one). The endpoint is the running
 `just dev` (``.local/outputs.json``), or AWS itself with ``--aws [--env ENV]`` (credentials and
 region from the usual AWS configuration; the deployed queues' names end in the environment).
 Redrive is receive, send, delete: moto has no StartMessageMoveTask, and a message is deleted
-from the DLQ only once its copy is on the source queue.
+from the DLQ only once its copy is on the source queue. A relay failure message is deleted only
+once every event of its stream range is on the bus (``emulator/relay_replay.py``).
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import msgspec
 from aiobotocore.session import get_session
 from botocore.exceptions import EndpointConnectionError
 
-from emulator.provision import StackOutputs, stack_queue
-from libs.resources.events import CONSUMER_QUEUES, ConsumerQueue
+from emulator import relay_replay
+from emulator.provision import StackOutputs, stack_failure_queue, stack_name, stack_queue
+from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, ConsumerQueue, DeadLetterQueue
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
@@ -38,6 +43,8 @@ _PEEK_SECONDS: Final = 10
 # How long a message being redriven stays hidden: if the copy cannot be sent, it comes back.
 _REDRIVE_SECONDS: Final = 30
 _BATCH: Final = 10
+# The commands about the outbox relay's failure queue rather than a consumer queue's DLQ.
+RELAY_COMMANDS: Final = ("relay-failures", "replay-relay")
 
 
 class DeadLetterDepth(msgspec.Struct, frozen=True):
@@ -55,25 +62,30 @@ async def depths(
     """The depth of each queue's DLQ."""
     found = []
     for queue in queues:
-        url = await _url(sqs, queue.dead_letter.name)
-        attributes = (
-            await sqs.get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                ],
-            )
-        )["Attributes"]
+        waiting, in_flight = await queue_depth(sqs, queue.dead_letter.name)
         found.append(
             DeadLetterDepth(
                 queue=queue.name,
                 dead_letter_queue=queue.dead_letter.name,
-                waiting=int(attributes.get("ApproximateNumberOfMessages", 0)),
-                in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                waiting=waiting,
+                in_flight=in_flight,
             )
         )
     return found
+
+
+async def queue_depth(sqs: SQSClient, name: str) -> tuple[int, int]:
+    """How many messages of the queue called ``name`` wait, and how many are being read."""
+    attributes = (
+        await sqs.get_queue_attributes(
+            QueueUrl=await _url(sqs, name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )
+    )["Attributes"]
+    return (
+        int(attributes.get("ApproximateNumberOfMessages", 0)),
+        int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    )
 
 
 async def peek(sqs: SQSClient, queue: ConsumerQueue, limit: int) -> list[MessageTypeDef]:
@@ -210,23 +222,45 @@ def describe(message: MessageTypeDef) -> str:
 async def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit status."""
     parser = argparse.ArgumentParser(prog="just dlq", description=__doc__.split("\n")[0])
-    parser.add_argument("command", nargs="?", default="list", choices=["list", "show", "redrive"])
+    parser.add_argument(
+        "command", nargs="?", default="list", choices=["list", "show", "redrive", *RELAY_COMMANDS]
+    )
     parser.add_argument("queue", nargs="?", help="a consumer queue's logical id or name")
     parser.add_argument("-n", "--limit", type=int, default=None, help="at most this many")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="replay-relay: read each range and count its events; publish and delete nothing",
+    )
     parser.add_argument("--aws", action="store_true", help="use AWS, not the local emulator")
     parser.add_argument(
         "--env", default="dev", help="with --aws: the deployed environment (default dev)"
     )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
-    queues = select(arguments.queue)
+    relay_command = arguments.command in RELAY_COMMANDS
+    if relay_command and arguments.queue is not None:
+        parser.error(f"{arguments.command} takes no QUEUE: it reads the relay's failure queue")
+    if arguments.dry_run and arguments.command != "replay-relay":
+        parser.error("--dry-run goes with replay-relay")
     options = client_options(arguments.aws, arguments.outputs)
     # The stack's names: a deployed stage's carry its environment, a test stack sharing an
     # endpoint its own suffix; the outputs file says which.
     suffix = name_suffix(arguments.aws, arguments.outputs, arguments.env)
-    queues = [stack_queue(queue, suffix) for queue in queues]
+    failures = stack_failure_queue(relay_replay.RELAY_FAILURES, suffix)
     try:
-        await _run(arguments.command, queues, arguments.limit, options)
+        if relay_command:
+            bus_name = stack_name(EVENT_BUS.name, suffix)
+            return await _run_relay(arguments, failures, bus_name, options)
+        queues = [stack_queue(queue, suffix) for queue in select(arguments.queue)]
+        # The relay failure queue is listed with the DLQs unless one consumer queue was named.
+        await _run(
+            arguments.command,
+            queues,
+            failures if arguments.queue is None else None,
+            arguments.limit,
+            options,
+        )
     except EndpointConnectionError as error:
         print(f"{error}: is `just dev` running?", file=sys.stderr)
         return 1
@@ -234,7 +268,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _run(
-    command: str, queues: Sequence[ConsumerQueue], limit: int | None, options: dict[str, Any]
+    command: str,
+    queues: Sequence[ConsumerQueue],
+    failures: DeadLetterQueue | None,
+    limit: int | None,
+    options: dict[str, Any],
 ) -> None:
     async with get_session().create_client("sqs", **options) as sqs:
         if command == "list":
@@ -242,6 +280,12 @@ async def _run(
                 print(
                     f"{depth.dead_letter_queue}: {depth.waiting} waiting, {depth.in_flight} "
                     f"in flight (redrives to {depth.queue})"
+                )
+            if failures is not None:
+                waiting, in_flight = await queue_depth(sqs, failures.name)
+                print(
+                    f"{failures.name}: {waiting} waiting, {in_flight} in flight (outbox relay "
+                    "batches given up on: `just dlq relay-failures`, `just dlq replay-relay`)"
                 )
         elif command == "show":
             for queue in queues:
@@ -253,6 +297,43 @@ async def _run(
             for queue in queues:
                 moved = await redrive(sqs, queue, limit)
                 print(f"{queue.dead_letter.name}: {moved} moved back to {queue.name}")
+
+
+async def _run_relay(
+    arguments: argparse.Namespace,
+    failures: DeadLetterQueue,
+    bus_name: str,
+    options: dict[str, Any],
+) -> int:
+    """List or replay the relay's failure records; the exit status (1: some could not be)."""
+    session = get_session()
+    async with session.create_client("sqs", **options) as sqs:
+        url = await _url(sqs, failures.name)
+        if arguments.command == "relay-failures":
+            messages = await relay_replay.pending_failures(sqs, url, arguments.limit)
+            print(f"{failures.name}: {len(messages)} failure records")
+            for message in messages:
+                print(relay_replay.describe_failure(message))
+            return 0
+        async with (
+            session.create_client("dynamodbstreams", **options) as streams,
+            session.create_client("events", **options) as events,
+        ):
+            outcomes = await relay_replay.replay_failures(
+                sqs,
+                streams,
+                events,
+                queue_url=url,
+                bus_name=bus_name,
+                dry_run=arguments.dry_run,
+                limit=arguments.limit,
+            )
+    for outcome in outcomes:
+        print(relay_replay.describe_outcome(outcome))
+    replayed = sum(outcome.deleted for outcome in outcomes)
+    print(f"{failures.name}: {replayed} of {len(outcomes)} replayed onto {bus_name}")
+    left = [o for o in outcomes if not o.deleted and o.verdict != "dry run"]
+    return 1 if left else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,15 @@ import msgspec
 from aiobotocore.session import get_session
 
 from libs import config
-from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, RULES, ConsumerQueue, EventRule
+from libs.resources.events import (
+    CONSUMER_QUEUES,
+    EVENT_BUS,
+    RULES,
+    ConsumerQueue,
+    DeadLetterQueue,
+    EventRule,
+)
+from libs.resources.functions import FUNCTIONS
 from libs.resources.table import MAIN_TABLE, TableDeclaration
 from libs.resources.user_pool import USER_POOL, UserPoolDeclaration
 
@@ -28,6 +36,11 @@ TABLE_NAME: Final = f"{STACK_NAME}-{MAIN_TABLE.logical_id}"
 # declared visibility timeout (a minute in AWS): same retries and dead-lettering, in seconds.
 LOCAL_VISIBILITY_TIMEOUT_SECONDS: Final = 1
 _DAY_SECONDS: Final = 24 * 3600
+# Where each stream consumer's event source mapping records a batch it gave up on (in AWS);
+# provisioned locally too, so `just dlq` finds the same queues everywhere.
+STREAM_FAILURE_QUEUES: Final = tuple(
+    function.stream.failures for function in FUNCTIONS.values() if function.stream is not None
+)
 
 
 class QueueAddress(msgspec.Struct, frozen=True):
@@ -69,6 +82,11 @@ def stack_queue(queue: ConsumerQueue, name_suffix: str) -> ConsumerQueue:
     )
 
 
+def stack_failure_queue(queue: DeadLetterQueue, name_suffix: str) -> DeadLetterQueue:
+    """A declared stream failure queue named as a stack with ``name_suffix`` names it."""
+    return msgspec.structs.replace(queue, name=stack_name(queue.name, name_suffix))
+
+
 async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> StackOutputs:
     """Create the declared resources at ``endpoint_url``, reusing any that already exist.
 
@@ -80,6 +98,7 @@ async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> St
         client_name=stack_name(USER_POOL.client_name, name_suffix),
     )
     queues = tuple(stack_queue(queue, name_suffix) for queue in CONSUMER_QUEUES)
+    failure_queues = tuple(stack_failure_queue(q, name_suffix) for q in STREAM_FAILURE_QUEUES)
     rules = tuple(
         msgspec.structs.replace(rule, name=stack_name(rule.name, name_suffix)) for rule in RULES
     )
@@ -91,11 +110,12 @@ async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> St
         session.create_client("events", **options) as events,
         session.create_client("sqs", **options) as sqs,
     ):
-        table_name, (pool_id, client_id), bus_name, addresses = await asyncio.gather(
+        table_name, (pool_id, client_id), bus_name, addresses, _ = await asyncio.gather(
             _table(dynamodb, MAIN_TABLE, stack_name(TABLE_NAME, name_suffix)),
             _user_pool(cognito, pool),
             _event_bus(events, stack_name(EVENT_BUS.name, name_suffix)),
             _consumer_queues(sqs, queues),
+            _failure_queues(sqs, failure_queues),
         )
         await _route_events(events, sqs, bus_name, addresses, rules)
     return StackOutputs(
@@ -289,6 +309,12 @@ async def create_consumer_queue(sqs: SQSClient, queue: ConsumerQueue) -> QueueAd
         },
     )
     return QueueAddress(url, arn, dead_letter_url, dead_letter_arn)
+
+
+async def _failure_queues(sqs: SQSClient, queues: tuple[DeadLetterQueue, ...]) -> None:
+    for queue in queues:
+        retention = str(queue.retention_days * _DAY_SECONDS)
+        await _queue(sqs, queue.name, {"MessageRetentionPeriod": retention})
 
 
 def local_visibility_timeout(queue: ConsumerQueue) -> int:
