@@ -10,9 +10,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := "20"
 default:
     @just --list
 
-# Run the whole system locally: emulator, resources, seed data and the HTTP API on :3000.
-dev:
-    uv run python -m emulator
+# Run the whole system locally: emulator, resources, seed data and the HTTP API on :3000
+# (`just dev --port 3001`; `--in-process` keeps moto in the gateway's process, for a debugger).
+dev *args:
+    uv run python -m emulator {{args}}
 
 # Lint, type-check, then every test (unit, integration, end-to-end).
 test: lint
@@ -29,8 +30,9 @@ fmt:
     uv run ruff format .
     uv run ruff check --fix .
 
-# Dead-letter queues: `just dlq` lists depths; `just dlq show [QUEUE]`; `just dlq redrive [QUEUE]`
-# (add --aws to use AWS instead of the running `just dev`).
+# Dead-letter queues: `just dlq` lists depths; `just dlq show [QUEUE]`; `just dlq redrive [QUEUE]`;
+# the outbox relay's failed batches: `just dlq relay-failures`; `just dlq replay-relay [--dry-run]`
+# (add --aws [--env ENV] to use AWS instead of the running `just dev`).
 dlq *args:
     uv run python -m emulator.dlq {{args}}
 

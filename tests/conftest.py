@@ -5,6 +5,7 @@ or a deployed stage), its resources, and Cognito users.
 ``AWS_ENDPOINT_URL``, under names of this session's own; ``localstack`` starts LocalStack with
 testcontainers; ``aws`` targets the stage whose outputs file ``STACK_OUTPUTS`` names. Tests
 marked ``emulator``, ``moto`` or ``moto_in_process`` are skipped where that power is missing.
+Every Cognito user a test creates is deleted at teardown, so a deployed stage's pool keeps none.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import functools
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import jwt
 import msgspec
@@ -29,19 +30,39 @@ from botocore.exceptions import ClientError
 
 from emulator.backends import BackendUnavailable, SuiteTarget, suite_target
 from emulator.local_stack import LocalStack
-from emulator.provision import TABLE_NAME, StackOutputs, stack_name, stack_queue
+from emulator.provision import (
+    STREAM_FAILURE_QUEUES,
+    TABLE_NAME,
+    StackOutputs,
+    stack_name,
+    stack_queue,
+)
 from emulator.seed import seed_demo_data
 from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, RULES
 from libs.resources.user_pool import ADMIN_GROUP
+from libs.single_table import from_item
+from libs.table_keys import as_key
+from services.notifications import notification_table
+from services.notifications.models import Notification, ProcessedMarker
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_events import EventBridgeClient
+    from types_aiobotocore_sqs import SQSClient
 
 PASSWORD = "Correct-Horse-7"
 # EMULATOR=aws: the outputs file `just deploy` wrote for the stage under test.
 STACK_OUTPUTS: Final = "STACK_OUTPUTS"
 DEFAULT_STACK_OUTPUTS: Final = Path(".local/outputs-dev.json")
+# The domain of test accounts' addresses: reserved by RFC 2606, nobody's mailbox. A deployed
+# stage never emails one: a bounce there would still count against the AWS account.
+TEST_EMAIL_DOMAIN: Final = "example.com"
+TEST_EMAIL_PATTERN: Final = f"{{id}}@{TEST_EMAIL_DOMAIN}"
+# EMULATOR=aws: a mailbox of yours for the accounts Cognito emails (sign-up, forgot-password),
+# as a pattern whose {id} each such account replaces, e.g. me+{id}@mydomain.com.
+E2E_EMAIL: Final = "E2E_EMAIL"
+T = TypeVar("T")
 
 
 # -- which backend, and which tests it can run ------------------------------------------------
@@ -172,11 +193,13 @@ async def remove_stack(outputs: StackOutputs) -> None:
                 await events.delete_rule(Name=name, EventBusName=bus)
         with contextlib.suppress(ClientError):
             await events.delete_event_bus(Name=stack_name(EVENT_BUS.name, suffix))
+        names = [stack_name(q.name, suffix) for q in STREAM_FAILURE_QUEUES]
         for queue in (stack_queue(q, suffix) for q in CONSUMER_QUEUES):
-            for name in (queue.name, queue.dead_letter.name):
-                with contextlib.suppress(ClientError):
-                    url = (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
-                    await sqs.delete_queue(QueueUrl=url)
+            names += [queue.name, queue.dead_letter.name]
+        for name in names:
+            with contextlib.suppress(ClientError):
+                url = (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
+                await sqs.delete_queue(QueueUrl=url)
         with contextlib.suppress(ClientError):
             await cognito.delete_user_pool(UserPoolId=outputs.user_pool_id)
         with contextlib.suppress(ClientError):
@@ -263,6 +286,48 @@ async def cognito(stack: SystemUnderTest) -> AsyncIterator[CognitoIdentityProvid
         yield client
 
 
+@pytest.fixture(scope="session")
+async def sqs(stack: SystemUnderTest) -> AsyncIterator[SQSClient]:
+    """An SQS client on the system under test."""
+    async with get_session().create_client("sqs", **_client_options(stack)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def events(stack: SystemUnderTest) -> AsyncIterator[EventBridgeClient]:
+    """An EventBridge client on the system under test."""
+    async with get_session().create_client("events", **_client_options(stack)) as client:
+        yield client
+
+
+# -- what the asynchronous consumers did ------------------------------------------------------
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
+    """Probe until ``done`` holds or fifteen seconds pass; the last result either way."""
+    for _ in range(150):
+        result = await probe()
+        if done(result):
+            return result
+        await asyncio.sleep(0.1)
+    return result
+
+
+async def notifications_of(db: DynamoDBClient, table: str, user_id: str) -> list[Notification]:
+    """The user's notifications as the consumer stored them, newest first (up to 100)."""
+    page = await notification_table.notifications_of_user(
+        db, table, user_id, limit=100, cursor=None
+    )
+    return page.items
+
+
+async def marker_of(db: DynamoDBClient, table: str, event_id: str) -> ProcessedMarker | None:
+    """The consumer's marker of having handled ``event_id`` (repeats counted), if it has."""
+    key = as_key(notification_table.marker_key(event_id))
+    item = (await db.get_item(TableName=table, Key=key, ConsistentRead=True)).get("Item")
+    return from_item(item, ProcessedMarker) if item else None
+
+
 @dataclass
 class SignedInUser:
     """A confirmed Cognito user with fresh tokens."""
@@ -283,14 +348,102 @@ class SignedInUser:
 UserFactory = Callable[..., Awaitable[SignedInUser]]
 
 
+# -- Cognito users, each deleted at teardown --------------------------------------------------
+
+# Deleting a session's users concurrently, within Cognito's per-second quota.
+_DELETIONS_AT_ONCE: Final = 8
+
+
+def account_email(label: str, pattern: str = TEST_EMAIL_PATTERN) -> str:
+    """A new address: ``pattern`` with ``{id}`` replaced by ``label`` and a random suffix."""
+    return pattern.replace("{id}", f"{label}-{uuid.uuid4().hex[:10]}")
+
+
+def mailbox_pattern(kind: str, configured: str | None) -> str:
+    """The address pattern of accounts Cognito will email on backend ``kind``, or a skip.
+
+    Emulators send no email: test-domain addresses do. A deployed stage sends it, so only to
+    the mailbox of whoever runs the tests, as the ``E2E_EMAIL`` pattern (``configured``) says.
+    """
+    if kind != "aws":
+        return TEST_EMAIL_PATTERN
+    if not configured:
+        pytest.skip(
+            "makes Cognito send an email (sign-up or reset code), which EMULATOR=aws sends "
+            f"only to a mailbox of yours: set {E2E_EMAIL} to an address pattern such as "
+            "me+{id}@mydomain.com to run it"
+        )
+    if configured.count("{id}") != 1 or "@" not in configured.partition("{id}")[2]:
+        raise pytest.UsageError(
+            f"{E2E_EMAIL} must be an email address with {{id}} once before the @, "
+            f"e.g. me+{{id}}@mydomain.com; it is {configured!r}"
+        )
+    # The auth API registers an email in lower case: the tests' addresses match what it stores.
+    return configured.lower()
+
+
+class AccountEmails:
+    """Addresses for the accounts one test registers; the fixture deletes those accounts."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.issued: list[str] = []
+
+    def new(self, label: str) -> str:
+        """A new address to register an account with (Cognito emails it on a deployed stage)."""
+        address = account_email(label, self.pattern)
+        self.issued.append(address)
+        return address
+
+
+async def delete_users(
+    cognito: CognitoIdentityProviderClient, pool_id: str, emails: Iterable[str]
+) -> None:
+    """Delete the pool's users of ``emails``; one already gone (its test deleted it) is fine."""
+    at_once = asyncio.Semaphore(_DELETIONS_AT_ONCE)
+
+    async def delete(email: str) -> None:
+        async with at_once:
+            with contextlib.suppress(cognito.exceptions.UserNotFoundException):
+                await cognito.admin_delete_user(UserPoolId=pool_id, Username=email)
+
+    # The auth API registers an email in lower case. Every deletion is tried before a failure
+    # is raised, so one refusal leaves no other user behind.
+    unique = dict.fromkeys(email.lower() for email in emails)
+    outcomes = await asyncio.gather(*map(delete, unique), return_exceptions=True)
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        raise failures[0]
+
+
+@pytest.fixture
+async def account_emails(
+    stack: SystemUnderTest, cognito: CognitoIdentityProviderClient
+) -> AsyncIterator[AccountEmails]:
+    """Addresses for a test that registers accounts (skipped on aws without ``E2E_EMAIL``).
+
+    Registering makes Cognito email a code; every account registered is deleted afterwards.
+    """
+    emails = AccountEmails(mailbox_pattern(target().kind, os.environ.get(E2E_EMAIL)))
+    yield emails
+    await delete_users(cognito, stack.outputs.user_pool_id, emails.issued)
+
+
 @pytest.fixture(scope="session")
-def make_user(stack: SystemUnderTest, cognito: CognitoIdentityProviderClient) -> UserFactory:
-    """Create a confirmed user through Cognito's admin API and log them in."""
+async def make_user(
+    stack: SystemUnderTest, cognito: CognitoIdentityProviderClient
+) -> AsyncIterator[UserFactory]:
+    """Create confirmed users through Cognito's admin API and log them in; deleted at the end.
+
+    They are created with no message (``SUPPRESS``), so their test-domain address gets no email.
+    """
     pool_id = stack.outputs.user_pool_id
     client_id = stack.outputs.user_pool_client_id
+    created: list[str] = []
 
     async def create(*groups: str) -> SignedInUser:
-        email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+        email = account_email("user")
+        created.append(email)  # before the call: a user half set up is deleted too
         await cognito.admin_create_user(
             UserPoolId=pool_id,
             Username=email,
@@ -324,7 +477,8 @@ def make_user(stack: SystemUnderTest, cognito: CognitoIdentityProviderClient) ->
             groups=groups,
         )
 
-    return create
+    yield create
+    await delete_users(cognito, pool_id, created)
 
 
 @pytest.fixture(scope="session")

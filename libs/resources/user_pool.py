@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
 
 class PasswordPolicy(msgspec.Struct, frozen=True):
-    """Cognito's password rules, also used to explain a rejected password."""
+    """Cognito's password rules, also used to explain a rejected password and to document one."""
 
     minimum_length: int = 8
     require_uppercase: bool = True
@@ -14,20 +16,35 @@ class PasswordPolicy(msgspec.Struct, frozen=True):
     require_digits: bool = True
     require_symbols: bool = False
 
+    def required_classes(self) -> list[str]:
+        """The character classes a password needs, named as ``unmet_rules`` names them."""
+        return [name for name, _ in self._classes()]
+
     def unmet_rules(self, password: str) -> list[str]:
         """Names of the rules ``password`` breaks (empty when it is acceptable)."""
         unmet = []
         if len(password) < self.minimum_length:
             unmet.append(f"at least {self.minimum_length} characters")
-        if self.require_uppercase and not any(c.isupper() for c in password):
-            unmet.append("an uppercase letter")
-        if self.require_lowercase and not any(c.islower() for c in password):
-            unmet.append("a lowercase letter")
-        if self.require_digits and not any(c.isdigit() for c in password):
-            unmet.append("a digit")
-        if self.require_symbols and all(c.isalnum() for c in password):
-            unmet.append("a symbol")
+        unmet += [name for name, found in self._classes() if not any(map(found, password))]
         return unmet
+
+    def description(self) -> str:
+        """The policy in one sentence, for the API's documentation of a new password."""
+        text = f"At least {self.minimum_length} characters"
+        classes = self.required_classes()
+        if classes:
+            listed = ", ".join(classes[:-1]) + " and " if len(classes) > 1 else ""
+            text += f", with {listed}{classes[-1]}"
+        return text
+
+    def _classes(self) -> list[tuple[str, Callable[[str], bool]]]:
+        declared: list[tuple[bool, str, Callable[[str], bool]]] = [
+            (self.require_uppercase, "an uppercase letter", str.isupper),
+            (self.require_lowercase, "a lowercase letter", str.islower),
+            (self.require_digits, "a digit", str.isdigit),
+            (self.require_symbols, "a symbol", lambda c: not c.isalnum()),
+        ]
+        return [(name, found) for required, name, found in declared if required]
 
 
 class UserPoolDeclaration(msgspec.Struct, frozen=True):

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from libs.resources.user_pool import USER_POOL
+
 # Cognito's Username is at most 128 characters (its API model), and the email is the username
 # here: a longer address could never register, so it is refused as invalid input instead.
 # Control characters never reach Cognito either: they are a 422 naming `email`, not a 500.
@@ -20,6 +22,18 @@ Email = Annotated[
 ]
 # Cognito's password limit; the policy's own rules are checked separately, to name what is unmet.
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# A password being set: its schema states the pool's policy. Decoding checks Cognito's limit
+# only: the policy check refuses a short password with a 422 naming every unmet rule, where
+# msgspec's own refusal would name the length alone.
+_POLICY = USER_POOL.password_policy
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=256,
+        description=_POLICY.description(),
+        extra_json_schema={"minLength": _POLICY.minimum_length},
+    ),
+]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^\S+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
 # Cognito's refresh tokens are encrypted JWTs of about 1,800 characters.
@@ -38,7 +52,7 @@ class _Request(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fiel
 class Register(_Request, kw_only=True):
     """The body of POST /auth/register."""
 
-    password: Password
+    password: NewPassword
     name: Name
 
 
@@ -62,7 +76,7 @@ class ResetPassword(_Request, kw_only=True):
     """The body of POST /auth/reset-password: the emailed code and the new password."""
 
     code: Code
-    new_password: Password
+    new_password: NewPassword
 
 
 class Refresh(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):

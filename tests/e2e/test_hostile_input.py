@@ -26,7 +26,7 @@ from libs.config import DEFAULT_MAX_BODY_BYTES
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from libs.resources.user_pool import ADMIN_GROUP
 from libs.table_keys import as_key, idempotency_key, product_key, profile_key, user_partition
-from tests.conftest import SignedInUser, UserFactory
+from tests.conftest import SignedInUser, UserFactory, account_email
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -354,7 +354,7 @@ async def test_a_hostile_profile_update_is_refused_and_writes_no_profile(
 
 async def test_a_control_character_in_an_email_is_a_422_naming_it(api_url: str) -> None:
     # Cognito would refuse such a username: the function names the field instead of failing.
-    body = {"email": f"a\u0000{uuid.uuid4().hex[:6]}@example.com", "password": "P", "name": "M"}
+    body = {"email": account_email("a\u0000"), "password": "P", "name": "M"}
     answer = await asyncio.to_thread(
         send, api_url, "POST", "/auth/register", json.dumps(body).encode(), JSON
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import pytest
 import requests
+
+from tests.conftest import AccountEmails
 
 pytestmark = pytest.mark.e2e
 
@@ -29,9 +30,11 @@ class Client:
 
 
 @pytest.mark.moto("confirms with a made-up code, which moto accepts")
-def test_register_to_logout_through_profile_order_and_notification(api_url: str) -> None:
+def test_register_to_logout_through_profile_order_and_notification(
+    api_url: str, account_emails: AccountEmails
+) -> None:
     client = Client(api_url)
-    email = f"journey-{uuid.uuid4().hex[:10]}@example.com"
+    email = account_emails.new("journey")
     # Given a registration, confirmed with the emailed code, and a login
     registration = {"email": email, "password": PASSWORD, "name": "Grace"}
     assert client.call("POST", "/auth/register", registration).status_code == 201

@@ -6,24 +6,19 @@ local event source mapping to the consumer function in its container.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
-from aiobotocore.session import get_session
 
 from emulator import dlq
 from emulator.local_stack import LocalStack
 from emulator.provision import stack_queue
 from libs.domain_events import DomainEvent, OrderStatusChanged
 from libs.resources.events import NOTIFICATIONS_QUEUE, ConsumerQueue
-from libs.single_table import from_item
 from libs.table_keys import as_key, profile_key
-from services.notifications import notification_table
-from services.notifications.models import Notification, ProcessedMarker
+from tests.conftest import eventually, marker_of, notifications_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -33,19 +28,6 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.emulator("counts deliveries in the local queue poller"),
 ]
-T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-async def sqs(stack: LocalStack) -> AsyncIterator[SQSClient]:
-    options = {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    async with get_session().create_client("sqs", **options) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -79,29 +61,6 @@ def shipped(user_id: str) -> OrderStatusChanged:
         status="SHIPPED",
         version=3,
     )
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
-    """Probe until ``done`` holds or fifteen seconds pass; the last result either way."""
-    for _ in range(150):
-        result = await probe()
-        if done(result):
-            return result
-        await asyncio.sleep(0.1)
-    return result
-
-
-async def notifications_of(db: DynamoDBClient, table: str, user_id: str) -> list[Notification]:
-    page = await notification_table.notifications_of_user(
-        db, table, user_id, limit=100, cursor=None
-    )
-    return page.items
-
-
-async def marker_of(db: DynamoDBClient, table: str, event_id: str) -> ProcessedMarker | None:
-    key = as_key(notification_table.marker_key(event_id))
-    item = (await db.get_item(TableName=table, Key=key, ConsistentRead=True)).get("Item")
-    return from_item(item, ProcessedMarker) if item else None
 
 
 async def queue_url(sqs: SQSClient, name: str) -> str:

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiobotocore.session import get_session
 
 from emulator.event_source_mapping import QueueEventSource
 from emulator.function_pool import FunctionError
@@ -45,18 +44,6 @@ class RecordingConsumer:
     @property
     def bodies(self) -> Counter[str]:
         return Counter(r["body"] for event in self.events for r in event["Records"])
-
-
-@pytest.fixture(scope="module")
-async def sqs(stack: LocalStack) -> AsyncIterator[SQSClient]:
-    options = {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    async with get_session().create_client("sqs", **options) as client:
-        yield client
 
 
 def a_queue(**settings: Any) -> ConsumerQueue:

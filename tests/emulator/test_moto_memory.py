@@ -6,14 +6,13 @@ from __future__ import annotations
 import gc
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from emulator.backends import Backend, start_backend
+from emulator.backends import Backend
 from emulator.moto_memory import limit_moto_memory, tracked_instances
 
 if TYPE_CHECKING:
@@ -24,23 +23,6 @@ TRANSACTIONS = 30
 # What the 30 new items and their stream records may legitimately add; one leaked copy of a
 # 400-item table per transaction would be several times this.
 ALLOWED_GROWTH_BYTES = 2 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def moto_backend() -> Iterator[Backend]:
-    backend = start_backend("moto")
-    yield backend
-    backend.stop()
-
-
-@pytest.fixture
-async def dynamodb(moto_backend: Backend) -> AsyncIterator[DynamoDBClient]:
-    options: dict[str, Any] = {
-        "endpoint_url": moto_backend.endpoint_url,
-        "region_name": moto_backend.region,
-    }
-    async with get_session().create_client("dynamodb", **options) as client:
-        yield client
 
 
 async def full_table(dynamodb: DynamoDBClient) -> str:
@@ -104,18 +86,18 @@ async def place(dynamodb: DynamoDBClient, table: str, order_id: str) -> None:
 
 
 async def test_transactions_leave_no_tracked_instances_and_no_table_copies(
-    dynamodb: DynamoDBClient,
+    own_moto_dynamodb: DynamoDBClient,
 ) -> None:
     # Given a table of a few hundred items, and one transaction already served
-    table = await full_table(dynamodb)
-    await place(dynamodb, table, "warm-up")
+    table = await full_table(own_moto_dynamodb)
+    await place(own_moto_dynamodb, table, "warm-up")
     gc.collect()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         # When thirty more orders are placed, each deep-copying the table for rollback
         for index in range(TRANSACTIONS):
-            await place(dynamodb, table, f"order-{index}")
+            await place(own_moto_dynamodb, table, f"order-{index}")
         gc.collect()
         growth = tracemalloc.get_traced_memory()[0] - before
     finally:
@@ -123,22 +105,22 @@ async def test_transactions_leave_no_tracked_instances_and_no_table_copies(
     # Then moto tracks no model instances, and memory grew by the new items only
     assert tracked_instances() == 0
     assert growth < ALLOWED_GROWTH_BYTES, f"memory grew {growth / 1e6:.1f} MB"
-    count = await dynamodb.scan(TableName=table, Select="COUNT")
+    count = await own_moto_dynamodb.scan(TableName=table, Select="COUNT")
     assert count["Count"] == ITEMS_IN_TABLE + 2 * (TRANSACTIONS + 1)
 
 
 async def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(
-    dynamodb: DynamoDBClient, moto_backend: Backend
+    own_moto_dynamodb: DynamoDBClient, own_moto: Backend
 ) -> None:
     # Given an order already placed, and the stream records written so far
-    table = await full_table(dynamodb)
-    await place(dynamodb, table, "first")
+    table = await full_table(own_moto_dynamodb)
+    await place(own_moto_dynamodb, table, "first")
     first = {"PK": {"S": "ORDER#first"}, "SK": {"S": "DETAILS"}}
-    records_before = await stream_records(moto_backend, dynamodb, table)
+    records_before = await stream_records(own_moto, own_moto_dynamodb, table)
     # When a transaction writes a new item, updates the order, deletes a seeded item, then fails
     # its condition on the order's idempotency record
     with pytest.raises(ClientError, match="TransactionCanceled"):
-        await dynamodb.transact_write_items(
+        await own_moto_dynamodb.transact_write_items(
             TransactItems=[
                 {"Put": {"TableName": table, "Item": order_item("second")}},
                 {
@@ -167,24 +149,26 @@ async def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(
         )
     # Then nothing it wrote remains: no new item, the order unchanged, the seeded item still there
     second = {"PK": {"S": "ORDER#second"}, "SK": {"S": "DETAILS"}}
-    assert "Item" not in await dynamodb.get_item(TableName=table, Key=second)
-    assert (await dynamodb.get_item(TableName=table, Key=first))["Item"] == order_item("first")
+    assert "Item" not in await own_moto_dynamodb.get_item(TableName=table, Key=second)
+    assert (await own_moto_dynamodb.get_item(TableName=table, Key=first))["Item"] == order_item(
+        "first"
+    )
     seeded = {"PK": {"S": "ORDER#seed-0"}, "SK": {"S": "DETAILS"}}
-    assert "Item" in await dynamodb.get_item(TableName=table, Key=seeded)
+    assert "Item" in await own_moto_dynamodb.get_item(TableName=table, Key=seeded)
     # And the stream carries no record of it
-    assert await stream_records(moto_backend, dynamodb, table) == records_before
+    assert await stream_records(own_moto, own_moto_dynamodb, table) == records_before
 
 
 async def test_the_stream_after_a_cancelled_transaction_holds_only_committed_writes(
-    dynamodb: DynamoDBClient, moto_backend: Backend
+    own_moto_dynamodb: DynamoDBClient, own_moto: Backend
 ) -> None:
     # Given an order placed, and the stream as it is then
-    table = await full_table(dynamodb)
-    await place(dynamodb, table, "first")
-    records_before = await stream_records(moto_backend, dynamodb, table)
+    table = await full_table(own_moto_dynamodb)
+    await place(own_moto_dynamodb, table, "first")
+    records_before = await stream_records(own_moto, own_moto_dynamodb, table)
     # When a transaction writes a stray item and is cancelled (a reused idempotency key)
     with pytest.raises(ClientError, match="TransactionCanceled"):
-        await dynamodb.transact_write_items(
+        await own_moto_dynamodb.transact_write_items(
             TransactItems=[
                 {"Put": {"TableName": table, "Item": order_item("stray")}},
                 {
@@ -197,9 +181,9 @@ async def test_the_stream_after_a_cancelled_transaction_holds_only_committed_wri
             ]
         )
     # And the next order commits
-    await place(dynamodb, table, "second")
+    await place(own_moto_dynamodb, table, "second")
     # Then the stream gained exactly that order's two inserts, in sequence
-    records = await stream_records(moto_backend, dynamodb, table)
+    records = await stream_records(own_moto, own_moto_dynamodb, table)
     assert records[: len(records_before)] == records_before
     assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in records[len(records_before) :]] == [
         "ORDER#second",
@@ -210,13 +194,13 @@ async def test_the_stream_after_a_cancelled_transaction_holds_only_committed_wri
 
 
 async def stream_records(
-    moto_backend: Backend, dynamodb: DynamoDBClient, table: str
+    backend: Backend, dynamodb: DynamoDBClient, table: str
 ) -> list[dict[str, Any]]:
     """Every record on the table's stream, oldest first."""
     arn = (await dynamodb.describe_table(TableName=table))["Table"]["LatestStreamArn"]
     options: dict[str, Any] = {
-        "endpoint_url": moto_backend.endpoint_url,
-        "region_name": moto_backend.region,
+        "endpoint_url": backend.endpoint_url,
+        "region_name": backend.region,
     }
     async with get_session().create_client("dynamodbstreams", **options) as streams:
         shards = (await streams.describe_stream(StreamArn=arn))["StreamDescription"]["Shards"]

@@ -4,42 +4,21 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
-
-from emulator.backends import Backend, start_backend
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 
-@pytest.fixture(scope="module")
-def moto_backend() -> Iterator[Backend]:
-    backend = start_backend("moto")
-    yield backend
-    backend.stop()
-
-
 @pytest.fixture
-async def dynamodb(moto_backend: Backend) -> AsyncIterator[DynamoDBClient]:
-    options: dict[str, Any] = {
-        "endpoint_url": moto_backend.endpoint_url,
-        "region_name": moto_backend.region,
-    }
-    async with get_session().create_client("dynamodb", **options) as client:
-        yield client
-
-
-@pytest.fixture
-async def table(dynamodb: DynamoDBClient) -> str:
+async def table(own_moto_dynamodb: DynamoDBClient) -> str:
     """A table laid out like the main one: PK/SK, and GSI1 on GSI1PK/GSI1SK."""
     name = f"queries-{uuid.uuid4().hex[:8]}"
     strings = ("PK", "SK", "GSI1PK", "GSI1SK")
-    await dynamodb.create_table(
+    await own_moto_dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in strings],
@@ -92,55 +71,55 @@ async def orders_of(
 
 
 async def test_an_index_query_finds_items_written_before_and_after_it_was_first_used(
-    dynamodb: DynamoDBClient, table: str
+    own_moto_dynamodb: DynamoDBClient, table: str
 ) -> None:
     # Given two users' orders, written before the index is first queried
     for order_id, user, created in (("a", "ann", "1"), ("b", "bob", "2"), ("c", "ann", "3")):
-        await dynamodb.put_item(TableName=table, Item=order(order_id, user, created))
-    assert await orders_of(dynamodb, table, "ann") == ["a", "c"]
+        await own_moto_dynamodb.put_item(TableName=table, Item=order(order_id, user, created))
+    assert await orders_of(own_moto_dynamodb, table, "ann") == ["a", "c"]
     # When more are written after
-    await dynamodb.put_item(TableName=table, Item=order("d", "ann", "0"))
-    await dynamodb.put_item(TableName=table, Item=order("e", "bob", "4"))
+    await own_moto_dynamodb.put_item(TableName=table, Item=order("d", "ann", "0"))
+    await own_moto_dynamodb.put_item(TableName=table, Item=order("e", "bob", "4"))
     # Then each user's query holds exactly their orders, in index order, both ways, over pages
-    assert await orders_of(dynamodb, table, "ann") == ["d", "a", "c"]
-    assert await orders_of(dynamodb, table, "ann", forward=False) == ["c", "a", "d"]
-    assert await orders_of(dynamodb, table, "bob", limit=1) == ["b", "e"]
-    assert await orders_of(dynamodb, table, "nobody") == []
+    assert await orders_of(own_moto_dynamodb, table, "ann") == ["d", "a", "c"]
+    assert await orders_of(own_moto_dynamodb, table, "ann", forward=False) == ["c", "a", "d"]
+    assert await orders_of(own_moto_dynamodb, table, "bob", limit=1) == ["b", "e"]
+    assert await orders_of(own_moto_dynamodb, table, "nobody") == []
 
 
 async def test_an_item_moved_to_another_index_value_is_found_only_there(
-    dynamodb: DynamoDBClient, table: str
+    own_moto_dynamodb: DynamoDBClient, table: str
 ) -> None:
     # Given ann's two orders, queried once
-    await dynamodb.put_item(TableName=table, Item=order("a", "ann", "1"))
-    await dynamodb.put_item(TableName=table, Item=order("b", "ann", "2"))
-    assert await orders_of(dynamodb, table, "ann") == ["a", "b"]
+    await own_moto_dynamodb.put_item(TableName=table, Item=order("a", "ann", "1"))
+    await own_moto_dynamodb.put_item(TableName=table, Item=order("b", "ann", "2"))
+    assert await orders_of(own_moto_dynamodb, table, "ann") == ["a", "b"]
     # When one moves to bob by UpdateItem, and the other is replaced by a PutItem for carl
-    await dynamodb.update_item(
+    await own_moto_dynamodb.update_item(
         TableName=table,
         Key={"PK": {"S": "ORDER#a"}, "SK": {"S": "DETAILS"}},
         UpdateExpression="SET GSI1PK = :bob",
         ExpressionAttributeValues={":bob": {"S": "USER#bob"}},
     )
-    await dynamodb.put_item(TableName=table, Item=order("b", "carl", "2"))
+    await own_moto_dynamodb.put_item(TableName=table, Item=order("b", "carl", "2"))
     # Then each is found under its new value only
-    assert await orders_of(dynamodb, table, "ann") == []
-    assert await orders_of(dynamodb, table, "bob") == ["a"]
-    assert await orders_of(dynamodb, table, "carl") == ["b"]
+    assert await orders_of(own_moto_dynamodb, table, "ann") == []
+    assert await orders_of(own_moto_dynamodb, table, "bob") == ["a"]
+    assert await orders_of(own_moto_dynamodb, table, "carl") == ["b"]
 
 
 async def test_deleted_and_rolled_back_items_are_not_found(
-    dynamodb: DynamoDBClient, table: str
+    own_moto_dynamodb: DynamoDBClient, table: str
 ) -> None:
     # Given ann's order, queried once
-    await dynamodb.put_item(TableName=table, Item=order("a", "ann", "1"))
-    assert await orders_of(dynamodb, table, "ann") == ["a"]
+    await own_moto_dynamodb.put_item(TableName=table, Item=order("a", "ann", "1"))
+    assert await orders_of(own_moto_dynamodb, table, "ann") == ["a"]
     # When it is deleted, and a cancelled transaction writes another of hers
-    await dynamodb.delete_item(
+    await own_moto_dynamodb.delete_item(
         TableName=table, Key={"PK": {"S": "ORDER#a"}, "SK": {"S": "DETAILS"}}
     )
     with pytest.raises(ClientError, match="TransactionCanceled"):
-        await dynamodb.transact_write_items(
+        await own_moto_dynamodb.transact_write_items(
             TransactItems=[
                 {"Put": {"TableName": table, "Item": order("b", "ann", "2")}},
                 {
@@ -153,18 +132,18 @@ async def test_deleted_and_rolled_back_items_are_not_found(
             ]
         )
     # Then neither is found
-    assert await orders_of(dynamodb, table, "ann") == []
+    assert await orders_of(own_moto_dynamodb, table, "ann") == []
 
 
 async def test_a_table_query_reads_its_partition_with_its_conditions(
-    dynamodb: DynamoDBClient, table: str
+    own_moto_dynamodb: DynamoDBClient, table: str
 ) -> None:
     # Given a user's profile and notifications, and another user's
     items = [("USER#ann", "PROFILE"), ("USER#ann", "NOTIF#2"), ("USER#ann", "NOTIF#1")]
     for pk, sk in [*items, ("USER#bob", "NOTIF#9")]:
-        await dynamodb.put_item(TableName=table, Item={"PK": {"S": pk}, "SK": {"S": sk}})
+        await own_moto_dynamodb.put_item(TableName=table, Item={"PK": {"S": pk}, "SK": {"S": sk}})
     # When ann's notifications are queried newest first
-    page = await dynamodb.query(
+    page = await own_moto_dynamodb.query(
         TableName=table,
         KeyConditionExpression="PK = :pk AND begins_with(SK, :notif)",
         ExpressionAttributeValues={":pk": {"S": "USER#ann"}, ":notif": {"S": "NOTIF#"}},
@@ -175,7 +154,7 @@ async def test_a_table_query_reads_its_partition_with_its_conditions(
 
 
 async def test_random_writes_leave_every_query_equal_to_a_filtered_scan(
-    dynamodb: DynamoDBClient, table: str
+    own_moto_dynamodb: DynamoDBClient, table: str
 ) -> None:
     # Given a few hundred random puts, updates and deletes over a handful of users
     chance = random.Random(6)
@@ -186,9 +165,9 @@ async def test_random_writes_leave_every_query_equal_to_a_filtered_scan(
         key = {"PK": {"S": f"ORDER#{order_id}"}, "SK": {"S": "DETAILS"}}
         if action < 0.5:
             item = order(order_id, chance.choice(users), f"{chance.randrange(1000):04d}")
-            await dynamodb.put_item(TableName=table, Item=item)
+            await own_moto_dynamodb.put_item(TableName=table, Item=item)
         elif action < 0.8:
-            await dynamodb.update_item(
+            await own_moto_dynamodb.update_item(
                 TableName=table,
                 Key=key,
                 UpdateExpression="SET GSI1PK = :user, GSI1SK = :sk",
@@ -198,15 +177,16 @@ async def test_random_writes_leave_every_query_equal_to_a_filtered_scan(
                 },
             )
         else:
-            await dynamodb.delete_item(TableName=table, Key=key)
+            await own_moto_dynamodb.delete_item(TableName=table, Key=key)
         if step % 50 == 0:
-            await orders_of(dynamodb, table, chance.choice(users))  # indexes in use meanwhile
+            # indexes in use meanwhile
+            await orders_of(own_moto_dynamodb, table, chance.choice(users))
     # Then each user's index query returns what a scan finds for them, in index order
-    scanned = (await dynamodb.scan(TableName=table))["Items"]
+    scanned = (await own_moto_dynamodb.scan(TableName=table))["Items"]
     for user in users:
         expected = sorted(
             (item["GSI1SK"]["S"], item["PK"]["S"].removeprefix("ORDER#"))
             for item in scanned
             if item.get("GSI1PK", {}).get("S") == f"USER#{user}"
         )
-        assert await orders_of(dynamodb, table, user, limit=7) == [i for _, i in expected]
+        assert await orders_of(own_moto_dynamodb, table, user, limit=7) == [i for _, i in expected]

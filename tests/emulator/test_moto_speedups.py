@@ -6,34 +6,13 @@ import http.client
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-import pytest
-from aiobotocore.session import get_session
-
-from emulator.backends import Backend, start_backend
+from emulator.backends import Backend
 from emulator.moto_speedups import wire_attribute_value
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-
-
-@pytest.fixture(scope="module")
-def moto_backend() -> Iterator[Backend]:
-    backend = start_backend("moto")
-    yield backend
-    backend.stop()
-
-
-@pytest.fixture
-async def dynamodb(moto_backend: Backend) -> AsyncIterator[DynamoDBClient]:
-    options: dict[str, Any] = {
-        "endpoint_url": moto_backend.endpoint_url,
-        "region_name": moto_backend.region,
-    }
-    async with get_session().create_client("dynamodb", **options) as client:
-        yield client
 
 
 def random_value(chance: random.Random, depth: int = 0) -> dict[str, Any]:
@@ -76,7 +55,7 @@ def moto_serialized(result: dict[str, Any], operation: str, *, fast: bool) -> An
 
 
 def test_query_responses_are_serialized_as_moto_serializes_them(
-    moto_backend: Backend,
+    own_moto: Backend,
 ) -> None:
     # Given query results of every attribute form, nested (binary ones among them)
     chance = random.Random(6)
@@ -100,10 +79,12 @@ def test_binary_and_unexpected_values_are_left_to_moto() -> None:
     assert wire_attribute_value({"L": [{"S": "a"}, {"BOOL": "yes"}]}) is None
 
 
-async def test_an_item_of_every_form_reads_back_as_written(dynamodb: DynamoDBClient) -> None:
+async def test_an_item_of_every_form_reads_back_as_written(
+    own_moto_dynamodb: DynamoDBClient,
+) -> None:
     # Given a table and an item holding every attribute form, binary ones included
     table = f"speedups-{uuid.uuid4().hex[:8]}"
-    await dynamodb.create_table(
+    await own_moto_dynamodb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
@@ -122,10 +103,10 @@ async def test_an_item_of_every_form_reads_back_as_written(dynamodb: DynamoDBCli
         "blobs": {"BS": [b"\x03"]},
         "nested": {"M": {"list": {"L": [{"N": "1"}, {"M": {"deep": {"BOOL": True}}}]}}},
     }
-    await dynamodb.put_item(TableName=table, Item=item)
+    await own_moto_dynamodb.put_item(TableName=table, Item=item)
     # When it is read by GetItem and by Query
-    got = (await dynamodb.get_item(TableName=table, Key={"PK": {"S": "item"}}))["Item"]
-    queried = await dynamodb.query(
+    got = (await own_moto_dynamodb.get_item(TableName=table, Key={"PK": {"S": "item"}}))["Item"]
+    queried = await own_moto_dynamodb.query(
         TableName=table,
         KeyConditionExpression="PK = :pk",
         ExpressionAttributeValues={":pk": {"S": "item"}},
@@ -153,9 +134,9 @@ def list_tables(connection: http.client.HTTPConnection, **headers: str) -> http.
     return response
 
 
-def test_requests_share_one_connection_until_the_client_closes_it(moto_backend: Backend) -> None:
+def test_requests_share_one_connection_until_the_client_closes_it(own_moto: Backend) -> None:
     # Given one HTTP/1.1 connection to the emulator
-    host, port = moto_backend.endpoint_url.removeprefix("http://").split(":")
+    host, port = own_moto.endpoint_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=5)
     try:
         # When three requests are sent on it

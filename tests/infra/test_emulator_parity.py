@@ -6,11 +6,9 @@ Both are built from libs/resources; this proves neither drifted from it on its o
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiobotocore.session import get_session
 
 from emulator.local_stack import LocalStack
 from libs.resources.events import CONSUMER_QUEUES, RULES
@@ -19,29 +17,10 @@ from tests.infra.conftest import Synthesized
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_events import EventBridgeClient
+    from types_aiobotocore_sqs import SQSClient
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def sqs(stack: LocalStack) -> AsyncIterator[Any]:
-    async with get_session().create_client("sqs", **options(stack)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def events(stack: LocalStack) -> AsyncIterator[Any]:
-    async with get_session().create_client("events", **options(stack)) as client:
-        yield client
-
-
-def options(stack: LocalStack) -> dict[str, Any]:
-    return {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
 
 
 def by_declared_id(resources: dict[str, Any], logical_id: str) -> dict[str, Any]:
@@ -93,7 +72,9 @@ async def test_user_pool_policy_and_app_client_match(
     assert client["PreventUserExistenceErrors"] == declared_client["PreventUserExistenceErrors"]
 
 
-async def test_consumer_queues_and_dead_letter_queues_match(dev: Synthesized, sqs: Any) -> None:
+async def test_consumer_queues_and_dead_letter_queues_match(
+    dev: Synthesized, sqs: SQSClient
+) -> None:
     queues = dev.resources("AWS::SQS::Queue")
     for declaration in CONSUMER_QUEUES:
         declared = by_declared_id(queues, declaration.logical_id)
@@ -120,7 +101,7 @@ async def test_consumer_queues_and_dead_letter_queues_match(dev: Synthesized, sq
 
 
 async def test_rules_patterns_and_targets_match(
-    dev: Synthesized, stack: LocalStack, events: Any
+    dev: Synthesized, stack: LocalStack, events: EventBridgeClient
 ) -> None:
     rules = dev.resources("AWS::Events::Rule")
     emulated = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -25,6 +24,7 @@ from services.auth.models import (
     Register,
     ResetPassword,
 )
+from tests.conftest import AccountEmails, account_email
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -45,15 +45,15 @@ def pool_id(stack: LocalStack) -> str:
     return stack.outputs.user_pool_id
 
 
-def new_email() -> str:
-    return f"auth-{uuid.uuid4().hex[:10]}@example.com"
-
-
 async def registered(
-    cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str, *, confirmed: bool
+    cognito: CognitoIdentityProviderClient,
+    client_id: str,
+    emails: AccountEmails,
+    *,
+    confirmed: bool,
 ) -> str:
     """The email of a new account, confirmed or not."""
-    email = new_email()
+    email = emails.new("auth")
     await accounts.register(cognito, client_id, Register(email=email, password=PASSWORD, name="N"))
     if confirmed:
         await accounts.confirm(cognito, client_id, Confirm(email=email, code="123456"))
@@ -62,10 +62,13 @@ async def registered(
 
 @pytest.mark.moto(ANY_CODE)
 async def test_a_confirmed_registration_describes_the_new_user(
-    cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
+    cognito: CognitoIdentityProviderClient,
+    client_id: str,
+    pool_id: str,
+    account_emails: AccountEmails,
 ) -> None:
     # Given a registration
-    email = new_email()
+    email = account_emails.new("auth")
     new = await accounts.register(
         cognito, client_id, Register(email=email, password=PASSWORD, name="Ada Lovelace")
     )
@@ -78,9 +81,9 @@ async def test_a_confirmed_registration_describes_the_new_user(
 
 
 async def test_registering_an_email_twice_is_a_conflict(
-    cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
+    cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
 ) -> None:
-    email = await registered(cognito, client_id, pool_id, confirmed=False)
+    email = await registered(cognito, client_id, account_emails, confirmed=False)
     with pytest.raises(Conflict):
         await accounts.register(
             cognito, client_id, Register(email=email, password=PASSWORD, name="Again")
@@ -89,14 +92,16 @@ async def test_registering_an_email_twice_is_a_conflict(
 
 @pytest.mark.moto("moto refuses passwords of 99 characters; Cognito allows 256")
 async def test_a_password_only_cognito_refuses_is_named_like_a_local_refusal(
-    cognito: CognitoIdentityProviderClient, client_id: str
+    cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
 ) -> None:
     # Given a password meeting the declared rules that the emulator refuses: moto caps
     # passwords below 99 characters, so this exercises Cognito's InvalidPasswordException.
     long_password = "Aa1" + "x" * 96
     with pytest.raises(ValidationFailed) as raised:
         await accounts.register(
-            cognito, client_id, Register(email=new_email(), password=long_password, name="N")
+            cognito,
+            client_id,
+            Register(email=account_emails.new("auth"), password=long_password, name="N"),
         )
     assert raised.value.invalid_params is not None
     assert [p.name for p in raised.value.invalid_params] == ["password"]
@@ -104,15 +109,15 @@ async def test_a_password_only_cognito_refuses_is_named_like_a_local_refusal(
 
 @pytest.mark.moto(ANY_CODE)
 async def test_an_unknown_email_and_a_wrong_password_get_the_same_problem(
-    cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
+    cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
 ) -> None:
     # Given a real account
-    email = await registered(cognito, client_id, pool_id, confirmed=True)
+    email = await registered(cognito, client_id, account_emails, confirmed=True)
     # When one login has a wrong password and another an email nobody registered
     problems: list[ProblemError] = []
     for attempt in (
         LogIn(email=email, password="Wrong-Horse-7"),
-        LogIn(email=new_email(), password=PASSWORD),
+        LogIn(email=account_email("nobody"), password=PASSWORD),
     ):
         with pytest.raises(Unauthorized) as raised:
             await accounts.log_in(cognito, client_id, attempt)
@@ -123,9 +128,9 @@ async def test_an_unknown_email_and_a_wrong_password_get_the_same_problem(
 
 
 async def test_logging_in_before_confirming_is_user_not_confirmed(
-    cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
+    cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
 ) -> None:
-    email = await registered(cognito, client_id, pool_id, confirmed=False)
+    email = await registered(cognito, client_id, account_emails, confirmed=False)
     with pytest.raises(UserNotConfirmed):
         await accounts.log_in(cognito, client_id, LogIn(email=email, password=PASSWORD))
 
@@ -134,14 +139,14 @@ async def test_confirming_an_unknown_email_looks_like_a_wrong_code(
     cognito: CognitoIdentityProviderClient, client_id: str
 ) -> None:
     with pytest.raises(InvalidCode):
-        await accounts.confirm(cognito, client_id, Confirm(email=new_email(), code="1"))
+        await accounts.confirm(cognito, client_id, Confirm(email=account_email("nobody"), code="1"))
 
 
 @pytest.mark.moto(ANY_CODE)
 async def test_a_refresh_gives_new_tokens_and_a_garbage_token_is_unauthorized(
-    cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
+    cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
 ) -> None:
-    email = await registered(cognito, client_id, pool_id, confirmed=True)
+    email = await registered(cognito, client_id, account_emails, confirmed=True)
     tokens = await accounts.log_in(cognito, client_id, LogIn(email=email, password=PASSWORD))
     refreshed = await accounts.refresh(
         cognito, client_id, Refresh(refresh_token=tokens.refresh_token)
@@ -156,15 +161,17 @@ async def test_a_reset_code_is_sent_for_unknown_emails_too(
     cognito: CognitoIdentityProviderClient, client_id: str
 ) -> None:
     # No exception: the caller cannot tell this email has no account
-    await accounts.send_reset_code(cognito, client_id, ForgotPassword(email=new_email()))
+    await accounts.send_reset_code(
+        cognito, client_id, ForgotPassword(email=account_email("nobody"))
+    )
 
 
 @pytest.mark.moto(ANY_CODE)
 async def test_a_wrong_reset_code_is_refused_and_changes_nothing(
-    cognito: CognitoIdentityProviderClient, client_id: str, pool_id: str
+    cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
 ) -> None:
     # Given an account with a reset code on its way
-    email = await registered(cognito, client_id, pool_id, confirmed=True)
+    email = await registered(cognito, client_id, account_emails, confirmed=True)
     await accounts.send_reset_code(cognito, client_id, ForgotPassword(email=email))
     # When a code other than the one sent is used (the emulator checks codes of its own form)
     wrong = ResetPassword(

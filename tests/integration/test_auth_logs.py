@@ -18,6 +18,7 @@ from emulator.function_pool import FunctionPool
 from emulator.local_stack import LocalStack
 from emulator.provision import function_environment
 from libs.resources.functions import FUNCTIONS
+from tests.conftest import AccountEmails, account_email
 
 pytestmark = [
     pytest.mark.integration,
@@ -69,7 +70,7 @@ async def auth_function(stack: LocalStack) -> AsyncIterator[FunctionPool]:
 
 
 async def test_no_password_or_token_appears_in_the_functions_output(
-    auth_function: FunctionPool, capfd: pytest.CaptureFixture[str]
+    auth_function: FunctionPool, capfd: pytest.CaptureFixture[str], account_emails: AccountEmails
 ) -> None:
     calls = 0
     secrets = [PASSWORD, NEW_PASSWORD, WRONG_PASSWORD, WEAK_PASSWORD]
@@ -91,14 +92,14 @@ async def test_no_password_or_token_appears_in_the_functions_output(
         return tokens
 
     # Given an account taken through every route, successes and failures alike
-    email = f"logs-{uuid.uuid4().hex[:10]}@example.com"
+    email = account_emails.new("logs")
     account = {"email": email, "password": PASSWORD, "name": "Ada"}
     assert (await call("POST /auth/register", account))["statusCode"] == 201
     assert (await call("POST /auth/register", account))["statusCode"] == 409
-    weak = account | {"email": f"weak-{email}", "password": WEAK_PASSWORD}
+    weak = account | {"email": account_emails.new("weak"), "password": WEAK_PASSWORD}
     assert (await call("POST /auth/register", weak))["statusCode"] == 422
     assert (await call("POST /auth/confirm", {"email": email, "code": "1"}))["statusCode"] == 204
-    unknown_email = f"nobody-{email}"
+    unknown_email = account_email("nobody")
     for wrong in (
         {"email": email, "password": WRONG_PASSWORD},
         {"email": unknown_email, "password": PASSWORD},

@@ -10,8 +10,9 @@ import pytest
 from libs.caller import Caller
 from libs.problems import ValidationFailed
 from libs.resources.feature_flags import OrderFlags
-from services.orders import order_table, ordering
+from services.orders import ordering
 from services.orders.models import LineRequest, PlaceOrder
+from tests.integration.order_examples import orders_and_key_record
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -39,13 +40,8 @@ async def test_an_order_over_the_flags_limit_is_refused_and_nothing_is_written(
         )
     # Then it is refused naming the items, and neither an order nor the key was stored
     assert [p.name for p in refused.value.invalid_params or []] == ["items"]
-    page = await order_table.orders_of_user(
-        dynamodb, table_name, caller.user_id, limit=10, cursor=None
-    )
-    assert page.items == []
-    assert (
-        await order_table.idempotency_record(dynamodb, table_name, caller.user_id, "key-1") is None
-    )
+    stored = await orders_and_key_record(dynamodb, table_name, caller.user_id, "key-1")
+    assert stored == ([], None)
 
 
 async def test_the_same_order_passes_with_the_declared_defaults(

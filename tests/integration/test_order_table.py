@@ -13,7 +13,7 @@ from libs.domain_events import utc_now
 from libs.problems import Conflict, ValidationFailed
 from services.orders import order_table, ordering
 from services.orders.models import LineRequest, PlaceOrder
-from tests.integration.order_examples import an_order
+from tests.integration.order_examples import an_order, orders_and_key_record
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -79,13 +79,8 @@ async def test_an_unknown_product_is_refused_before_anything_is_written(
         await ordering.place_order(dynamodb, table_name, caller, request, "key-1")
     assert raised.value.invalid_params is not None
     assert raised.value.invalid_params[0].name == "items[0].productId"
-    page = await order_table.orders_of_user(
-        dynamodb, table_name, caller.user_id, limit=10, cursor=None
-    )
-    assert page.items == []
-    assert (
-        await order_table.idempotency_record(dynamodb, table_name, caller.user_id, "key-1") is None
-    )
+    stored = await orders_and_key_record(dynamodb, table_name, caller.user_id, "key-1")
+    assert stored == ([], None)
 
 
 async def test_racing_placements_with_one_key_store_one_order(

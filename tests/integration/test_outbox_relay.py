@@ -6,10 +6,9 @@ notification per event (the relay publishes at least once; the consumer drops re
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiobotocore.session import get_session
@@ -18,12 +17,9 @@ from emulator.event_relay import OutboxRelay
 from emulator.local_stack import LocalStack
 from libs.caller import Caller
 from libs.domain_events import EventPublishError
-from libs.single_table import from_item
-from libs.table_keys import as_key
-from services.notifications import notification_table
-from services.notifications.models import Notification, ProcessedMarker
 from services.orders import order_table, ordering
 from services.orders.models import LineRequest, PlaceOrder
+from tests.conftest import eventually, marker_of, notifications_of
 from tests.integration.order_examples import an_order
 
 if TYPE_CHECKING:
@@ -31,7 +27,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_events import EventBridgeClient
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -50,29 +45,6 @@ async def aws(stack: LocalStack) -> AsyncIterator[tuple[Any, EventBridgeClient]]
         yield streams, events
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
-    """Probe until ``done`` holds or ten seconds pass; the last result either way."""
-    for _ in range(100):
-        result = await probe()
-        if done(result):
-            return result
-        await asyncio.sleep(0.1)
-    return result
-
-
-async def notifications_of(db: DynamoDBClient, table: str, user_id: str) -> list[Notification]:
-    page = await notification_table.notifications_of_user(
-        db, table, user_id, limit=100, cursor=None
-    )
-    return page.items
-
-
-async def duplicates_seen(db: DynamoDBClient, table: str, event_id: str) -> int:
-    key = as_key(notification_table.marker_key(event_id))
-    item = (await db.get_item(TableName=table, Key=key, ConsistentRead=True)).get("Item")
-    return from_item(item, ProcessedMarker).duplicates if item else -1
-
-
 async def test_an_order_whose_process_dies_after_the_commit_still_notifies_once(
     dynamodb: DynamoDBClient, table_name: str
 ) -> None:
@@ -86,7 +58,9 @@ async def test_an_order_whose_process_dies_after_the_commit_still_notifies_once(
         lambda: notifications_of(dynamodb, table_name, caller.user_id), lambda n: len(n) > 0
     )
     assert [(n.kind, n.order_id) for n in found] == [("OrderCreated", placed.order.order_id)]
-    assert await duplicates_seen(dynamodb, table_name, found[0].notification_id) == 0
+    marker = await marker_of(dynamodb, table_name, found[0].notification_id)
+    assert marker is not None
+    assert marker.duplicates == 0
 
 
 @pytest.mark.emulator("fault injection on the local outbox relay")
@@ -119,10 +93,12 @@ async def test_a_relay_restarted_behind_its_last_publish_sends_again_and_one_not
     republished = await restarted.relay_once()
     # Then it publishes the event a second time, the consumer receives it and drops the repeat
     assert created.event_id in [event.event_id for event in republished]
-    seen = await eventually(
-        lambda: duplicates_seen(dynamodb, table_name, created.event_id), lambda d: d >= 1
+    marker = await eventually(
+        lambda: marker_of(dynamodb, table_name, created.event_id),
+        lambda m: m is not None and m.duplicates >= 1,
     )
-    assert seen >= 1
+    assert marker is not None
+    assert marker.duplicates >= 1
     notifications = await notifications_of(dynamodb, table_name, order.user_id)
     assert [n.notification_id for n in notifications] == [created.event_id]
 

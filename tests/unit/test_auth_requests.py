@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from libs.problems import Unauthorized, ValidationFailed
-from libs.resources.user_pool import USER_POOL
+from libs.resources.user_pool import USER_POOL, PasswordPolicy
 from services.auth.accounts import bearer_token, check_password
 from services.auth.models import ForgotPassword, LogIn, Refresh, Register, ResetPassword
 
@@ -76,6 +76,37 @@ def test_a_login_accepts_any_password_shape_the_policy_would_refuse() -> None:
 
 def test_a_password_meeting_the_policy_passes() -> None:
     check_password("password", "Correct-Horse-7")
+
+
+@pytest.mark.parametrize(
+    ("policy", "description"),
+    [
+        (
+            PasswordPolicy(),
+            "At least 8 characters, with an uppercase letter, a lowercase letter and a digit",
+        ),
+        (
+            PasswordPolicy(minimum_length=12, require_lowercase=False, require_symbols=True),
+            "At least 12 characters, with an uppercase letter, a digit and a symbol",
+        ),
+        (
+            PasswordPolicy(require_uppercase=False, require_lowercase=False),
+            "At least 8 characters, with a digit",
+        ),
+        (
+            PasswordPolicy(require_uppercase=False, require_lowercase=False, require_digits=False),
+            "At least 8 characters",
+        ),
+    ],
+)
+def test_a_policy_describes_its_rules_in_the_words_of_a_refusal(
+    policy: PasswordPolicy, description: str
+) -> None:
+    # The documented description and the 422's reason name a rule alike
+    assert policy.description() == description
+    assert set(policy.unmet_rules("")) == {f"at least {policy.minimum_length} characters"} | set(
+        policy.required_classes()
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValida
 from emulator.api_docs import add_api_docs, is_free, swagger_view
 from libs.problems import TYPE_BASE, ProblemError
 from libs.resources.api_routes import ROUTES, Route
+from libs.resources.user_pool import USER_POOL
 from services.openapi import (
     DOCUMENT_PATH,
     RUNTIME_FAILURES,
@@ -186,3 +187,15 @@ def test_the_idempotency_key_header_has_the_pattern_the_orders_function_enforces
     from services.orders.handler import _IDEMPOTENCY_KEY
 
     assert IDEMPOTENCY_KEY.schema["pattern"] == _IDEMPOTENCY_KEY.pattern
+
+
+def test_every_password_being_set_states_the_pools_policy(document: dict[str, Any]) -> None:
+    policy = USER_POOL.password_policy
+    schemas = document["components"]["schemas"]
+    for struct, field in (("Register", "password"), ("ResetPassword", "newPassword")):
+        schema = schemas[struct]["properties"][field]
+        assert schema["minLength"] == policy.minimum_length, struct
+        assert schema["description"] == policy.description(), struct
+    # A login's password is whatever the pool once accepted: the policy may have changed since
+    assert "description" not in schemas["LogIn"]["properties"]["password"]
+    assert schemas["LogIn"]["properties"]["password"]["minLength"] == 1
