@@ -6,8 +6,9 @@ are installed once per lock into a cache and trimmed there by the rules of
 ``stacks/bundle_contents.py`` (what no function reaches, debug sections of native extensions,
 install records); each bundle hard-links that install and keeps botocore's data and endpoints for
 the services its function declares, so a synth re-bundles in well under a second. Docker (the
-Lambda build image) is only the fallback for a machine without uv: it installs the same pins with
-pip and runs ``stacks/bundle_contents.py`` on them, so it builds the same bundle.
+Lambda build image) bundles instead when asked to (``BUNDLE_WITH_DOCKER=1``, e.g. for a dependency
+without an arm64 wheel) or when uv is missing as CDK bundles: it installs the same pins with pip
+and runs ``stacks/bundle_contents.py`` on them, so it builds the same bundle.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ PLATFORM = "aarch64-manylinux2014"
 # Bump when what a bundle contains changes for the same sources, to invalidate caches and hashes.
 BUNDLE_FORMAT = "5"
 # Where the Docker fallback installs the dependencies before trimming them (inside the image).
+# Set to 1 to have the Lambda build image (Docker) bundle instead of this machine.
+BUNDLE_WITH_DOCKER = "BUNDLE_WITH_DOCKER"
 DOCKER_INSTALL = "/tmp/dependencies"  # noqa: S108 - a fresh container's own directory
 
 
@@ -209,7 +212,7 @@ class LocalBundling:
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: Any) -> bool:
         """Bundle into ``output_dir``; False hands the work to the Docker image."""
-        if uv_executable() is None:
+        if os.environ.get(BUNDLE_WITH_DOCKER) == "1" or uv_executable() is None:
             return False
         build_bundle(Path(output_dir), self.spec, self.dependencies)
         return True

@@ -154,6 +154,19 @@ def test_without_uv_local_bundling_declines_so_the_build_image_bundles(
     assert not list(tmp_path.iterdir())
 
 
+def test_asked_to_bundle_with_docker_local_bundling_declines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given uv at hand, and the switch that asks for the build image
+    spec = BundleSpec.of(FUNCTIONS["orders"])
+    monkeypatch.setenv(bundling.BUNDLE_WITH_DOCKER, "1")
+    # When CDK offers the bundling to this machine first
+    declined = LocalBundling(spec, RuntimeDependencies()).try_bundle(str(tmp_path), image=None)  # type: ignore[arg-type]
+    # Then it declines, so Docker runs the same trimming (test_bundling_docker_fallback.py)
+    assert declined is False
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_handler_outside_services_is_refused() -> None:
     declaration = FUNCTIONS["orders"]
     stray = type(declaration)(service="x", handler="emulator.gateway.handler")
