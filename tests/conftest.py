@@ -59,6 +59,10 @@ DEFAULT_STACK_OUTPUTS: Final = Path(".local/outputs-dev.json")
 # stage never emails one: a bounce there would still count against the AWS account.
 TEST_EMAIL_DOMAIN: Final = "example.com"
 TEST_EMAIL_PATTERN: Final = f"{{id}}@{TEST_EMAIL_DOMAIN}"
+# EMULATOR=aws: the users the tests make (no Cognito email) get SES mailbox-simulator addresses,
+# so the notifications they cause are accepted (also in SES's sandbox), neither bounce nor count
+# against the sending quota, and reach nobody.
+SES_SIMULATOR_PATTERN: Final = "success+{id}@simulator.amazonses.com"
 # EMULATOR=aws: a mailbox of yours for the accounts Cognito emails (sign-up, forgot-password),
 # as a pattern whose {id} each such account replaces, e.g. me+{id}@mydomain.com.
 E2E_EMAIL: Final = "E2E_EMAIL"
@@ -382,6 +386,11 @@ def mailbox_pattern(kind: str, configured: str | None) -> str:
     return configured.lower()
 
 
+def made_users_pattern(kind: str) -> str:
+    """The address pattern of users made through the admin API on backend ``kind``."""
+    return SES_SIMULATOR_PATTERN if kind == "aws" else TEST_EMAIL_PATTERN
+
+
 class AccountEmails:
     """Addresses for the accounts one test registers; the fixture deletes those accounts."""
 
@@ -435,14 +444,15 @@ async def make_user(
 ) -> AsyncIterator[UserFactory]:
     """Create confirmed users through Cognito's admin API and log them in; deleted at the end.
 
-    They are created with no message (``SUPPRESS``), so their test-domain address gets no email.
+    They are created with no message (``SUPPRESS``): Cognito emails nobody. On a deployed stage
+    their addresses are SES's mailbox simulator, where the notifications service's emails go.
     """
     pool_id = stack.outputs.user_pool_id
     client_id = stack.outputs.user_pool_client_id
     created: list[str] = []
 
     async def create(*groups: str) -> SignedInUser:
-        email = account_email("user")
+        email = account_email("user", made_users_pattern(target().kind))
         created.append(email)  # before the call: a user half set up is deleted too
         await cognito.admin_create_user(
             UserPoolId=pool_id,

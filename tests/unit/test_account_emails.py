@@ -11,6 +11,7 @@ from tests.conftest import (
     TEST_EMAIL_PATTERN,
     AccountEmails,
     account_email,
+    made_users_pattern,
     mailbox_pattern,
 )
 
@@ -67,3 +68,15 @@ def test_every_address_handed_out_is_remembered_for_deletion() -> None:
 
 def test_a_mailbox_pattern_is_used_in_lower_case_as_the_auth_api_stores_emails() -> None:
     assert mailbox_pattern("aws", "Me+{id}@MyDomain.com") == "me+{id}@mydomain.com"
+
+
+@pytest.mark.parametrize("kind", ["moto", "endpoint", "localstack"])
+def test_users_made_on_an_emulator_are_at_the_test_domain(kind: str) -> None:
+    assert made_users_pattern(kind) == TEST_EMAIL_PATTERN
+
+
+def test_users_made_on_a_deployed_stage_get_ses_mailbox_simulator_addresses() -> None:
+    # When a user is made on a deployed stage (its notifications are emailed through SES)
+    address = account_email("user", made_users_pattern("aws"))
+    # Then SES's simulator takes the mail: accepted, never bounced, delivered to nobody
+    assert re.fullmatch(r"success\+user-[0-9a-f]{10}@simulator\.amazonses\.com", address)
