@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from stacks.bundle_contents import endpoints_of
+from stacks.bundle_contents import endpoints_of, model_without_documentation
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a conventional function of the same endpoints ships: boto3, pydantic, Powertools with
@@ -98,7 +98,8 @@ def build_site(
 
 
 def trimmed_botocore(botocore: Path, into: Path, services: tuple[str, ...]) -> None:
-    """botocore as a bundle holds it: the services' newest models, a trimmed endpoints file."""
+    """botocore as a bundle holds it: the services' newest models without their documentation,
+    a trimmed endpoints file."""
 
     into.mkdir()
     for entry in botocore.iterdir():
@@ -111,8 +112,14 @@ def trimmed_botocore(botocore: Path, into: Path, services: tuple[str, ...]) -> N
             (data / entry.name).symlink_to(entry)
         elif entry.name in services:
             newest = sorted(p for p in entry.iterdir() if p.is_dir())[-1]
-            (data / entry.name).mkdir()
-            (data / entry.name / newest.name).symlink_to(newest)
+            version = data / entry.name / newest.name
+            version.mkdir(parents=True)
+            for file in newest.iterdir():
+                if file.name == "service-2.json.gz":
+                    model = model_without_documentation(file.read_bytes())
+                    (version / "service-2.json").write_bytes(model)
+                else:
+                    (version / file.name).symlink_to(file)
     (data / "endpoints.json").write_bytes(endpoints_of(botocore.parent, services))
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import msgspec
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from libs.problems import Unauthorized
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(msgspec.Struct, frozen=True):
     """The authenticated user of a request."""
 
     user_id: str

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
+
+import msgspec
 
 # Environment variable names, shared by the CDK functions stack and the emulator's function pool.
 TABLE_NAME = "TABLE_NAME"
@@ -25,8 +26,9 @@ ORIGIN_VERIFY_SECRET_ARN = "ORIGIN_VERIFY_SECRET_ARN"  # noqa: S105 (a variable 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+# Records in the functions' import path are msgspec Structs, not dataclasses: defining one costs
+# ~0.02 ms instead of ~0.9 ms, and every Lambda cold start pays for each.
+class Settings(msgspec.Struct, frozen=True):
     """A function's configuration, read once per container."""
 
     table_name: str

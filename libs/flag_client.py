@@ -13,7 +13,6 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
@@ -29,8 +28,7 @@ RETRY_AFTER_ERROR_SECONDS: Final = 30.0
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class FlagsLocation:
+class FlagsLocation(msgspec.Struct, frozen=True):
     """Where AppConfig keeps the flags: application, environment and profile (ids or names)."""
 
     application: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
@@ -80,8 +79,7 @@ def string_values(**values: str | int) -> dict[str, AttributeValueTypeDef]:
 # -- pages and cursors ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
+class Page(msgspec.Struct, Generic[T], frozen=True):
     """One page of a listing and the cursor of the next (None on the last page)."""
 
     items: list[T]

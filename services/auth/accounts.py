@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
 from botocore.exceptions import ClientError
 
 from libs.problems import (
@@ -62,8 +62,7 @@ class CognitoRefused(Exception):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
-class ConfirmedUser:
+class ConfirmedUser(msgspec.Struct, frozen=True):
     """A user whose registration was just confirmed."""
 
     user_id: str

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 from botocore.exceptions import BotoCoreError, ClientError
 
 from libs.domain_events import EventPublishError
@@ -26,8 +26,7 @@ RECORDS_PER_CALL: Final = 10
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RelayedBatch:
+class RelayedBatch(msgspec.Struct, frozen=True):
     """How far a batch got: events published, and the record to resume from (None: all done)."""
 
     published: int

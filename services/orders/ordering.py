@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -44,16 +43,14 @@ DEFAULT_FLAGS = OrderFlags()
 ORDERING_PAUSED_RETRY_AFTER_SECONDS: Final = 60
 
 
-@dataclass(frozen=True, slots=True)
-class PlacedOrder:
+class PlacedOrder(msgspec.Struct, frozen=True):
     """The outcome of placing an order: the order, and whether it was made by an earlier call."""
 
     order: Order
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
+class StatusChange(msgspec.Struct, frozen=True):
     """An order after a status change, and the status it left."""
 
     order: Order

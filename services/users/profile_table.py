@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -26,14 +25,13 @@ _PLAIN_FIELDS = tuple(
 )
 
 
-@dataclass
-class _UpdateExpression:
+class _UpdateExpression(msgspec.Struct):
     """SET and REMOVE clauses of an UpdateItem, with every name and value as a placeholder."""
 
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, AttributeValueTypeDef] = field(default_factory=dict)
-    sets: list[str] = field(default_factory=list)
-    removes: list[str] = field(default_factory=list)
+    names: dict[str, str] = msgspec.field(default_factory=dict)
+    values: dict[str, AttributeValueTypeDef] = msgspec.field(default_factory=dict)
+    sets: list[str] = msgspec.field(default_factory=list)
+    removes: list[str] = msgspec.field(default_factory=list)
 
     def path(self, *parts: str) -> str:
         """A document path such as ``#preferences.#sms``."""

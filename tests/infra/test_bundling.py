@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import email
+import gzip
 import importlib.metadata
 import importlib.util
 import json
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import botocore
 import pytest
 
 from libs.resources.environments import ENVIRONMENTS
@@ -74,6 +76,59 @@ def test_botocore_keeps_only_the_data_of_the_services_the_function_declares(
         for directory in data.iterdir():
             if directory.is_dir():
                 assert len(list(directory.iterdir())) == 1  # only the newest API version
+
+
+def test_service_models_ship_without_their_documentation_and_otherwise_unchanged(
+    dev: Synthesized,
+) -> None:
+    # Given the models botocore ships, and each bundle's models
+    installed = Path(botocore.__file__).parent / "data"
+    for service, declaration in FUNCTIONS.items():
+        data = asset_of(dev, service) / "botocore" / "data"
+        for aws_service in declaration.aws_services:
+            (bundled,) = (data / aws_service).glob("*/service-2.json*")
+            assert bundled.name == "service-2.json"  # plain: botocore reads it first
+            shipped = json.loads(bundled.read_bytes())
+            original = json.loads(
+                gzip.decompress(
+                    (installed / bundled.relative_to(data)).with_suffix(".json.gz").read_bytes()
+                )
+            )
+            # Then no documentation string is left, and nothing else is missing or changed
+            assert shipped == without_documentation_strings(original), aws_service
+            assert len(bundled.read_bytes()) < 0.5 * len(json.dumps(original))
+
+
+def without_documentation_strings(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: without_documentation_strings(value)
+            for key, value in node.items()
+            if not (key.startswith("documentation") and isinstance(value, str))
+        }
+    if isinstance(node, list):
+        return [without_documentation_strings(value) for value in node]
+    return node
+
+
+def test_a_member_named_documentation_is_kept() -> None:
+    # Given a model whose shape has a member called "documentation" (and a docstring)
+    model = {
+        "shapes": {
+            "Part": {
+                "type": "structure",
+                "members": {"documentation": {"shape": "String", "documentation": "Its text."}},
+                "documentation": "A part.",
+            }
+        }
+    }
+    raw = gzip.compress(json.dumps(model).encode())
+    # When the bundle's copy is made
+    shipped = json.loads(bundle_contents.model_without_documentation(raw))
+    # Then the member stays and only the strings go
+    assert shipped == {
+        "shapes": {"Part": {"type": "structure", "members": {"documentation": {"shape": "String"}}}}
+    }
 
 
 def test_bytecode_is_precompiled_exactly_when_a_313_interpreter_exists(dev: Synthesized) -> None:
