@@ -3,6 +3,7 @@ session's stack (named so as not to shadow the session-wide ``dynamodb`` of test
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
@@ -29,3 +30,22 @@ async def own_moto_dynamodb(own_moto: Backend) -> AsyncIterator[DynamoDBClient]:
     options = {"endpoint_url": own_moto.endpoint_url, "region_name": own_moto.region}
     async with get_session().create_client("dynamodb", **options) as client:
         yield client
+
+
+async def create_streamed_table(dynamodb: DynamoDBClient, prefix: str) -> str:
+    """A new PK/SK table, as the main one is keyed, with a NEW_AND_OLD_IMAGES stream; its name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return name

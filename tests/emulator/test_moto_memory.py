@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from emulator.backends import Backend
 from emulator.moto_memory import limit_moto_memory, tracked_instances
+from tests.emulator.conftest import create_streamed_table
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -27,20 +27,7 @@ ALLOWED_GROWTH_BYTES = 2 * 1024 * 1024
 
 async def full_table(dynamodb: DynamoDBClient) -> str:
     """A table with a stream and ``ITEMS_IN_TABLE`` items, like the main table after a while."""
-    name = f"memory-{uuid.uuid4().hex[:8]}"
-    await dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    name = await create_streamed_table(dynamodb, "memory")
     for start in range(0, ITEMS_IN_TABLE, 25):
         await dynamodb.batch_write_item(
             RequestItems={

@@ -22,6 +22,7 @@ from emulator.event_relay import OutboxRelay
 from emulator.moto_memory import StreamBounds, set_stream_bounds
 from libs.domain_events import UserDeleted
 from libs.outbox import outbox_item
+from tests.emulator.conftest import create_streamed_table
 
 if TYPE_CHECKING:
     from moto.dynamodb.models.table import StreamShard
@@ -81,23 +82,10 @@ async def stream(aws: Clients) -> Stream:
 
 async def bounded_stream(aws: Clients, bounds: StreamBounds) -> Stream:
     """A new table whose stream has ``bounds``."""
-    name = f"bounded-{uuid.uuid4().hex[:8]}"
     # Bounds apply to streams enabled while they are set: only this table gets these.
     previous = set_stream_bounds(bounds)
     try:
-        await aws.dynamodb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        name = await create_streamed_table(aws.dynamodb, "bounded")
     finally:
         set_stream_bounds(previous)
     arn = (await aws.dynamodb.describe_table(TableName=name))["Table"]["LatestStreamArn"]

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import pytest
 from aiobotocore.session import get_session
 
@@ -21,12 +20,12 @@ from emulator.provision import function_environment
 from libs import config
 from libs.domain_events import UserDeleted, utc_now
 from libs.outbox import outbox_key, record_event
-from libs.resources.events import EVENTS
 from libs.resources.functions import FUNCTIONS
 from libs.table_keys import PK, order_key
 from services.event_relay.stream_batch import relay_batch
 from services.orders import order_table, ordering
 from services.orders.models import Order, OrderLine
+from tests.integration.event_capture import CapturingBus, capturing_bus
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -35,13 +34,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.emulator("reads the stream positions of the local outbox relay"),
 ]
-
-
-class RelayTarget(msgspec.Struct, frozen=True):
-    """A bus of this test's own, with a rule sending every declared event to ``queue_url``."""
-
-    name: str
-    queue_url: str
 
 
 def options(stack: LocalStack) -> dict[str, Any]:
@@ -66,29 +58,13 @@ async def aws(stack: LocalStack) -> AsyncIterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-async def target(aws: dict[str, Any]) -> AsyncIterator[RelayTarget]:
-    events, sqs = aws["events"], aws["sqs"]
-    name = f"relay-test-{uuid.uuid4().hex[:8]}"
-    await events.create_event_bus(Name=name)
-    queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
-    queue_arn = (await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"]))[
-        "Attributes"
-    ]["QueueArn"]
-    pattern = {"source": sorted({event.SOURCE for event in EVENTS})}
-    await events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps(pattern))
-    await events.put_targets(
-        Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}]
-    )
-    yield RelayTarget(name=name, queue_url=queue_url)
-    # The emulator may be shared (EMULATOR=endpoint): leave nothing of this test behind.
-    await events.remove_targets(Rule=name, EventBusName=name, Ids=["queue"])
-    await events.delete_rule(Name=name, EventBusName=name)
-    await events.delete_event_bus(Name=name)
-    await sqs.delete_queue(QueueUrl=queue_url)
+async def target(aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
+    async with capturing_bus(aws["events"], aws["sqs"], "relay-test") as bus:
+        yield bus
 
 
 @pytest.fixture(scope="module")
-async def relay_function(stack: LocalStack, target: RelayTarget) -> AsyncIterator[FunctionPool]:
+async def relay_function(stack: LocalStack, target: CapturingBus) -> AsyncIterator[FunctionPool]:
     """The relay function in a container, publishing to the test's bus."""
     environment = function_environment(stack.outputs) | {config.EVENT_BUS_NAME: target.name}
     pool = FunctionPool(FUNCTIONS["event-relay"], environment, function_name="event-relay")
@@ -170,7 +146,7 @@ async def test_the_function_publishes_each_outbox_event_of_a_batch_and_reports_n
     dynamodb: DynamoDBClient,
     table_name: str,
     aws: dict[str, Any],
-    target: RelayTarget,
+    target: CapturingBus,
     relay_function: FunctionPool,
 ) -> None:
     # Given the stream records of an order (its item and its event) and of a recorded event

@@ -23,9 +23,9 @@ from emulator.provision import stack_failure_queue
 from emulator.relay_replay import RELAY_FAILURES, replay_failures
 from libs.domain_events import UserDeleted
 from libs.outbox import OUTBOX_PREFIX, outbox_key, record_event
-from libs.resources.events import EVENTS
 from libs.table_keys import PK, order_key
 from services.orders import order_table, ordering
+from tests.integration.event_capture import CapturingBus, capturing_bus
 from tests.integration.order_examples import an_order
 
 if TYPE_CHECKING:
@@ -35,13 +35,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.emulator("reads the stream positions of the local outbox relay"),
 ]
-
-
-class ReplayBus(msgspec.Struct, frozen=True):
-    """A bus of this test's own, with a rule sending every declared event to ``queue_url``."""
-
-    name: str
-    queue_url: str
 
 
 class StreamRange(msgspec.Struct, frozen=True):
@@ -76,26 +69,10 @@ async def aws(stack: LocalStack) -> AsyncIterator[dict[str, Any]]:
 
 
 @pytest.fixture
-async def bus(aws: dict[str, Any]) -> AsyncIterator[ReplayBus]:
+async def bus(aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
     """A bus and queue per test: what one test published never shows up in another's."""
-    events, sqs = aws["events"], aws["sqs"]
-    name = f"replay-test-{uuid.uuid4().hex[:8]}"
-    await events.create_event_bus(Name=name)
-    queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
-    queue_arn = (await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"]))[
-        "Attributes"
-    ]["QueueArn"]
-    pattern = {"source": sorted({event.SOURCE for event in EVENTS})}
-    await events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps(pattern))
-    await events.put_targets(
-        Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}]
-    )
-    yield ReplayBus(name=name, queue_url=queue_url)
-    # The emulator may be shared (EMULATOR=endpoint): leave nothing of this test behind.
-    await events.remove_targets(Rule=name, EventBusName=name, Ids=["queue"])
-    await events.delete_rule(Name=name, EventBusName=name)
-    await events.delete_event_bus(Name=name)
-    await sqs.delete_queue(QueueUrl=queue_url)
+    async with capturing_bus(aws["events"], aws["sqs"], "replay-test") as captured:
+        yield captured
 
 
 @pytest.fixture
@@ -226,7 +203,7 @@ async def test_a_replay_publishes_each_event_of_the_range_once_and_deletes_the_f
     dynamodb: DynamoDBClient,
     table_name: str,
     aws: dict[str, Any],
-    bus: ReplayBus,
+    bus: CapturingBus,
     failure_queue: str,
 ) -> None:
     # Given two outbox events on the stream, and Lambda's record of giving up on their batch
@@ -249,7 +226,7 @@ async def test_a_dry_run_publishes_nothing_and_leaves_the_failure(
     dynamodb: DynamoDBClient,
     table_name: str,
     aws: dict[str, Any],
-    bus: ReplayBus,
+    bus: CapturingBus,
     failure_queue: str,
 ) -> None:
     # Given Lambda's record of giving up on a batch of two outbox events
@@ -309,7 +286,7 @@ async def test_the_command_line_lists_a_failure_with_its_range_and_counts_it_wai
 async def test_a_range_no_longer_on_the_stream_leaves_the_failure_and_says_why(
     stack: LocalStack,
     aws: dict[str, Any],
-    bus: ReplayBus,
+    bus: CapturingBus,
     failure_queue: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
