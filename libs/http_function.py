@@ -174,7 +174,9 @@ class HttpFunction:
     def _problem(self, error: ProblemError) -> Response[str]:
         event = self.app.current_event
         problem = error.to_problem(instance=event.raw_path, correlation_id=self._correlation_id)
-        if error.status >= 500:
+        if error.status >= 500 and error.planned:
+            self.logger.warning("request refused as configured", extra={"problem": error.slug})
+        elif error.status >= 500:
             self.logger.error("request failed", extra={"problem": error.slug})
         return problem_response(problem, error.headers)
 

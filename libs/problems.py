@@ -36,6 +36,8 @@ class ProblemError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal server error"
+    # A refusal an operator asked for (a paused feature), not a fault: logged as a warning.
+    planned: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -175,3 +177,4 @@ class OrderingPaused(ProblemError):
     """New orders are switched off (the ``orders.enabled`` feature flag); retry later."""
 
     status, slug, title = 503, "ordering-paused", "Ordering paused"
+    planned = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -85,7 +86,13 @@ def test_the_orders_function_answers_a_paused_placement_without_touching_the_tab
 ) -> None:
     # Given the flag switched off in AppConfig (the fixture)
     # When a caller places an order
-    response = orders_function.handler(place_order_event(), Context())
+    written = io.StringIO()
+    handler = orders_function.api.logger.registered_handler
+    previous = handler.setStream(written)
+    try:
+        response = orders_function.handler(place_order_event(), Context())
+    finally:
+        handler.setStream(previous)
     # Then the answer is the 503 ordering-paused problem with Retry-After, read from AppConfig
     assert response["statusCode"] == 503
     assert response["headers"]["Content-Type"] == PROBLEM_CONTENT_TYPE
@@ -94,3 +101,9 @@ def test_the_orders_function_answers_a_paused_placement_without_touching_the_tab
     assert problem["type"] == TYPE_BASE + "ordering-paused"
     assert problem["instance"] == "/orders"
     assert switched_off.polls == 1
+    # And the log says it was refused as configured, a warning: no fault to page anyone about
+    logs = [json.loads(line) for line in written.getvalue().splitlines()]
+    refusals = [log for log in logs if log.get("problem") == "ordering-paused"]
+    assert [(log["level"], log["message"]) for log in refusals] == [
+        ("WARNING", "request refused as configured")
+    ]
