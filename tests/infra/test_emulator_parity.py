@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from emulator.local_stack import LocalStack
+from emulator.provision import STREAM_FAILURE_QUEUES
 from libs.resources.events import CONSUMER_QUEUES, RULES
 from tests.infra.conftest import Synthesized
 
@@ -98,6 +99,21 @@ async def test_consumer_queues_and_dead_letter_queues_match(
             int(dead_letter["Attributes"]["MessageRetentionPeriod"])
             == (declared_dead_letter["MessageRetentionPeriod"])
         )
+
+
+async def test_stream_failure_queues_match(dev: Synthesized, sqs: SQSClient) -> None:
+    # Given the queues a stream consumer's event source mapping records failed batches in
+    queues = dev.resources("AWS::SQS::Queue")
+    assert STREAM_FAILURE_QUEUES  # the outbox relay declares one
+    for declaration in STREAM_FAILURE_QUEUES:
+        declared = by_declared_id(queues, declaration.logical_id)
+        # Then the emulator has each, keeping messages as long as the template's
+        url = (await sqs.get_queue_url(QueueName=declaration.name))["QueueUrl"]
+        attributes = await sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["MessageRetentionPeriod"]
+        )
+        retention = int(attributes["Attributes"]["MessageRetentionPeriod"])
+        assert retention == declared["MessageRetentionPeriod"]
 
 
 async def test_rules_patterns_and_targets_match(
