@@ -221,7 +221,8 @@ def table_name(stack: SystemUnderTest) -> str:
     return stack.outputs.table_name
 
 
-def _client_options(stack: SystemUnderTest) -> dict[str, Any]:
+def client_options(stack: SystemUnderTest) -> dict[str, Any]:
+    """Where and as whom an SDK client reaches the system under test."""
     if not stack.endpoint_url:
         # A deployed stage: AWS's endpoints, and the credentials of the usual configuration.
         return {"region_name": stack.outputs.region}
@@ -243,8 +244,8 @@ async def events_of(stack: SystemUnderTest, source: str) -> AsyncIterator[tuple[
     bus = stack.outputs.event_bus_name
     session = get_session()
     async with (
-        session.create_client("sqs", **_client_options(stack)) as sqs,
-        session.create_client("events", **_client_options(stack)) as events,
+        session.create_client("sqs", **client_options(stack)) as sqs,
+        session.create_client("events", **client_options(stack)) as events,
     ):
         queue_url = (await sqs.create_queue(QueueName=name))["QueueUrl"]
         attributes = await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
@@ -279,28 +280,35 @@ async def events_of(stack: SystemUnderTest, source: str) -> AsyncIterator[tuple[
 @pytest.fixture(scope="session")
 async def dynamodb(stack: SystemUnderTest) -> AsyncIterator[DynamoDBClient]:
     """A DynamoDB client on the system under test (the real SDK over HTTP)."""
-    async with get_session().create_client("dynamodb", **_client_options(stack)) as client:
+    async with get_session().create_client("dynamodb", **client_options(stack)) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 async def cognito(stack: SystemUnderTest) -> AsyncIterator[CognitoIdentityProviderClient]:
     """A Cognito client on the system under test."""
-    async with get_session().create_client("cognito-idp", **_client_options(stack)) as client:
+    async with get_session().create_client("cognito-idp", **client_options(stack)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def dynamodb_streams(stack: SystemUnderTest) -> AsyncIterator[Any]:
+    """A DynamoDB Streams client on the system under test (no type stubs are installed)."""
+    async with get_session().create_client("dynamodbstreams", **client_options(stack)) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 async def sqs(stack: SystemUnderTest) -> AsyncIterator[SQSClient]:
     """An SQS client on the system under test."""
-    async with get_session().create_client("sqs", **_client_options(stack)) as client:
+    async with get_session().create_client("sqs", **client_options(stack)) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 async def events(stack: SystemUnderTest) -> AsyncIterator[EventBridgeClient]:
     """An EventBridge client on the system under test."""
-    async with get_session().create_client("events", **_client_options(stack)) as client:
+    async with get_session().create_client("events", **client_options(stack)) as client:
         yield client
 
 

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiobotocore.session import get_session
 
 from emulator.function_pool import FunctionPool
 from emulator.local_stack import LocalStack
@@ -36,30 +35,9 @@ pytestmark = [
 ]
 
 
-def options(stack: LocalStack) -> dict[str, Any]:
-    return {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-
-
 @pytest.fixture(scope="module")
-async def aws(stack: LocalStack) -> AsyncIterator[dict[str, Any]]:
-    """DynamoDB Streams, EventBridge and SQS clients on the emulator."""
-    session = get_session()
-    async with (
-        session.create_client("dynamodbstreams", **options(stack)) as streams,
-        session.create_client("events", **options(stack)) as events,
-        session.create_client("sqs", **options(stack)) as sqs,
-    ):
-        yield {"streams": streams, "events": events, "sqs": sqs}
-
-
-@pytest.fixture(scope="module")
-async def target(aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
-    async with capturing_bus(aws["events"], aws["sqs"], "relay-test") as bus:
+async def target(relay_aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
+    async with capturing_bus(relay_aws["events"], relay_aws["sqs"], "relay-test") as bus:
         yield bus
 
 
@@ -145,28 +123,30 @@ async def test_the_function_publishes_each_outbox_event_of_a_batch_and_reports_n
     stack: LocalStack,
     dynamodb: DynamoDBClient,
     table_name: str,
-    aws: dict[str, Any],
+    relay_aws: dict[str, Any],
     target: CapturingBus,
     relay_function: FunctionPool,
 ) -> None:
     # Given the stream records of an order (its item and its event) and of a recorded event
-    records, event_ids = await an_order_and_a_deletion(stack, dynamodb, table_name, aws["streams"])
+    records, event_ids = await an_order_and_a_deletion(
+        stack, dynamodb, table_name, relay_aws["streams"]
+    )
     assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "INSERT"]
     # When Lambda hands them to the relay function
     response = await relay_function.invoke({"Records": records})
     # Then nothing failed, and exactly the two events (not the order item) reached the bus
     assert response == {"batchItemFailures": []}
-    assert sorted(await received_event_ids(aws["sqs"], target.queue_url)) == sorted(event_ids)
+    assert sorted(await received_event_ids(relay_aws["sqs"], target.queue_url)) == sorted(event_ids)
 
 
 async def test_a_batch_that_cannot_be_published_resumes_from_its_first_record(
-    stack: LocalStack, dynamodb: DynamoDBClient, table_name: str, aws: dict[str, Any]
+    stack: LocalStack, dynamodb: DynamoDBClient, table_name: str, relay_aws: dict[str, Any]
 ) -> None:
     # Given real stream records, and a bus that does not exist
-    records, _ = await an_order_and_a_deletion(stack, dynamodb, table_name, aws["streams"])
+    records, _ = await an_order_and_a_deletion(stack, dynamodb, table_name, relay_aws["streams"])
     missing = f"missing-{uuid.uuid4().hex[:8]}"
     # When the batch is relayed
-    relayed = await relay_batch(aws["events"], missing, records)
+    relayed = await relay_batch(relay_aws["events"], missing, records)
     # Then nothing was published and Lambda is told to retry from the first record
     assert relayed.published == 0
     first = records[0]["dynamodb"]["SequenceNumber"]

@@ -25,6 +25,7 @@ from libs.domain_events import UserDeleted
 from libs.outbox import OUTBOX_PREFIX, outbox_key, record_event
 from libs.table_keys import PK, order_key
 from services.orders import order_table, ordering
+from tests.conftest import client_options
 from tests.integration.event_capture import CapturingBus, capturing_bus
 from tests.integration.order_examples import an_order
 
@@ -46,51 +47,31 @@ class StreamRange(msgspec.Struct, frozen=True):
     event_ids: set[str]
 
 
-def client_options(stack: LocalStack) -> dict[str, Any]:
-    return {
-        "endpoint_url": stack.endpoint_url,
-        "region_name": stack.outputs.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-
-
-@pytest.fixture(scope="module")
-async def aws(stack: LocalStack) -> AsyncIterator[dict[str, Any]]:
-    """DynamoDB Streams, EventBridge and SQS clients on the emulator."""
-    options = client_options(stack)
-    session = get_session()
-    async with (
-        session.create_client("dynamodbstreams", **options) as streams,
-        session.create_client("events", **options) as events,
-        session.create_client("sqs", **options) as sqs,
-    ):
-        yield {"streams": streams, "events": events, "sqs": sqs}
-
-
 @pytest.fixture
-async def bus(aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
+async def bus(relay_aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
     """A bus and queue per test: what one test published never shows up in another's."""
-    async with capturing_bus(aws["events"], aws["sqs"], "replay-test") as captured:
+    async with capturing_bus(relay_aws["events"], relay_aws["sqs"], "replay-test") as captured:
         yield captured
 
 
 @pytest.fixture
-async def failure_queue(stack: LocalStack, aws: dict[str, Any]) -> AsyncIterator[str]:
+async def failure_queue(stack: LocalStack, relay_aws: dict[str, Any]) -> AsyncIterator[str]:
     """The URL of the relay's failure queue as the stack provisioned it, emptied after the test."""
     name = stack_failure_queue(RELAY_FAILURES, stack.outputs.name_suffix).name
-    url: str = (await aws["sqs"].get_queue_url(QueueName=name))["QueueUrl"]
+    url: str = (await relay_aws["sqs"].get_queue_url(QueueName=name))["QueueUrl"]
     yield url
     # PurgeQueue is allowed once a minute: receive and delete instead.
     while True:
-        response = await aws["sqs"].receive_message(
+        response = await relay_aws["sqs"].receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
         )
         messages = response.get("Messages", [])
         if not messages:
             break
         for message in messages:
-            await aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            await relay_aws["sqs"].delete_message(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"]
+            )
 
 
 async def an_outbox_range(
@@ -202,65 +183,77 @@ async def test_a_replay_publishes_each_event_of_the_range_once_and_deletes_the_f
     stack: LocalStack,
     dynamodb: DynamoDBClient,
     table_name: str,
-    aws: dict[str, Any],
+    relay_aws: dict[str, Any],
     bus: CapturingBus,
     failure_queue: str,
 ) -> None:
     # Given two outbox events on the stream, and Lambda's record of giving up on their batch
-    stream = await an_outbox_range(stack, dynamodb, table_name, aws["streams"])
+    stream = await an_outbox_range(stack, dynamodb, table_name, relay_aws["streams"])
     body = lambda_failure_record(stream)
-    sent = (await aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))["MessageId"]
+    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
+        "MessageId"
+    ]
     # When the failures are replayed onto the bus
     outcomes = await replay_failures(
-        aws["sqs"], aws["streams"], aws["events"], queue_url=failure_queue, bus_name=bus.name
+        relay_aws["sqs"],
+        relay_aws["streams"],
+        relay_aws["events"],
+        queue_url=failure_queue,
+        bus_name=bus.name,
     )
     # Then each event reached the rule's queue exactly once
     assert [(o.message_id, o.verdict, o.events) for o in outcomes] == [(sent, "replayed", 2)]
-    assert sorted(await delivered_event_ids(aws["sqs"], bus.queue_url)) == sorted(stream.event_ids)
+    assert sorted(await delivered_event_ids(relay_aws["sqs"], bus.queue_url)) == sorted(
+        stream.event_ids
+    )
     # And the failure message is gone
-    assert await waiting_messages(aws["sqs"], failure_queue) == set()
+    assert await waiting_messages(relay_aws["sqs"], failure_queue) == set()
 
 
 async def test_a_dry_run_publishes_nothing_and_leaves_the_failure(
     stack: LocalStack,
     dynamodb: DynamoDBClient,
     table_name: str,
-    aws: dict[str, Any],
+    relay_aws: dict[str, Any],
     bus: CapturingBus,
     failure_queue: str,
 ) -> None:
     # Given Lambda's record of giving up on a batch of two outbox events
-    stream = await an_outbox_range(stack, dynamodb, table_name, aws["streams"])
+    stream = await an_outbox_range(stack, dynamodb, table_name, relay_aws["streams"])
     body = lambda_failure_record(stream)
-    sent = (await aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))["MessageId"]
+    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
+        "MessageId"
+    ]
     # When a dry run replays the failures
     outcomes = await replay_failures(
-        aws["sqs"],
-        aws["streams"],
-        aws["events"],
+        relay_aws["sqs"],
+        relay_aws["streams"],
+        relay_aws["events"],
         queue_url=failure_queue,
         bus_name=bus.name,
         dry_run=True,
     )
     # Then it read the range and counted its events, but published none
     assert [(o.message_id, o.verdict, o.events) for o in outcomes] == [(sent, "dry run", 2)]
-    assert await delivered_event_ids(aws["sqs"], bus.queue_url) == []
+    assert await delivered_event_ids(relay_aws["sqs"], bus.queue_url) == []
     # And the failure message waits, visible, for the real replay
-    assert await waiting_messages(aws["sqs"], failure_queue) == {sent}
+    assert await waiting_messages(relay_aws["sqs"], failure_queue) == {sent}
 
 
 async def test_the_command_line_lists_a_failure_with_its_range_and_counts_it_waiting(
     stack: LocalStack,
     dynamodb: DynamoDBClient,
     table_name: str,
-    aws: dict[str, Any],
+    relay_aws: dict[str, Any],
     failure_queue: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given Lambda's record of giving up on a batch of two outbox events
-    stream = await an_outbox_range(stack, dynamodb, table_name, aws["streams"])
+    stream = await an_outbox_range(stack, dynamodb, table_name, relay_aws["streams"])
     body = lambda_failure_record(stream)
-    sent = (await aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))["MessageId"]
+    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
+        "MessageId"
+    ]
     outputs = ["--outputs", str(stack.outputs_path)]
     # When `just dlq relay-failures` lists the failures
     assert await dlq.main(["relay-failures", *outputs]) == 0
@@ -280,12 +273,12 @@ async def test_the_command_line_lists_a_failure_with_its_range_and_counts_it_wai
     assert f"{sent}  shard {stream.shard_id} {first}..{last}: would publish 2 events" in (
         capsys.readouterr().out
     )
-    assert await waiting_messages(aws["sqs"], failure_queue) == {sent}
+    assert await waiting_messages(relay_aws["sqs"], failure_queue) == {sent}
 
 
 async def test_a_range_no_longer_on_the_stream_leaves_the_failure_and_says_why(
     stack: LocalStack,
-    aws: dict[str, Any],
+    relay_aws: dict[str, Any],
     bus: CapturingBus,
     failure_queue: str,
     capsys: pytest.CaptureFixture[str],
@@ -294,23 +287,29 @@ async def test_a_range_no_longer_on_the_stream_leaves_the_failure_and_says_why(
     # (as a range is gone once it is older than the stream's 24 hours)
     gone = await a_stream_range_of_a_deleted_table(stack)
     body = lambda_failure_record(gone)
-    sent = (await aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))["MessageId"]
+    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
+        "MessageId"
+    ]
     # When the failures are replayed onto the bus
     outcomes = await replay_failures(
-        aws["sqs"], aws["streams"], aws["events"], queue_url=failure_queue, bus_name=bus.name
+        relay_aws["sqs"],
+        relay_aws["streams"],
+        relay_aws["events"],
+        queue_url=failure_queue,
+        bus_name=bus.name,
     )
     # Then the range is reported unreadable, nothing is published and the message waits
     assert [(o.message_id, o.verdict) for o in outcomes] == [(sent, "unreadable")]
     assert outcomes[0].reason.startswith("its stream or shard is gone")
-    assert await delivered_event_ids(aws["sqs"], bus.queue_url) == []
-    assert await waiting_messages(aws["sqs"], failure_queue) == {sent}
+    assert await delivered_event_ids(relay_aws["sqs"], bus.queue_url) == []
+    assert await waiting_messages(relay_aws["sqs"], failure_queue) == {sent}
     # And `just dlq replay-relay` fails, naming the message and why it stays
     status = await dlq.main(["replay-relay", "--outputs", str(stack.outputs_path)])
     out = capsys.readouterr().out
     assert status == 1
     assert f"{sent}  shard {gone.shard_id}" in out
     assert "unreadable, message left: its stream or shard is gone" in out
-    assert await waiting_messages(aws["sqs"], failure_queue) == {sent}
+    assert await waiting_messages(relay_aws["sqs"], failure_queue) == {sent}
 
 
 async def a_stream_range_of_a_deleted_table(stack: LocalStack) -> StreamRange:
