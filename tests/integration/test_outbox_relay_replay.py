@@ -116,6 +116,13 @@ async def an_outbox_range(
     raise AssertionError("the stream holds none of the records just written")
 
 
+async def send_failure_record(sqs: Any, queue_url: str, stream: StreamRange) -> str:
+    """Put Lambda's record of giving up on ``stream``'s batch in the failure queue; its id."""
+    body = lambda_failure_record(stream)
+    message_id: str = (await sqs.send_message(QueueUrl=queue_url, MessageBody=body))["MessageId"]
+    return message_id
+
+
 def lambda_failure_record(stream: StreamRange) -> str:
     """What Lambda sends the on-failure destination after giving up on ``stream``'s batch."""
     first, last = stream.records[0]["dynamodb"], stream.records[-1]["dynamodb"]
@@ -189,10 +196,7 @@ async def test_a_replay_publishes_each_event_of_the_range_once_and_deletes_the_f
 ) -> None:
     # Given two outbox events on the stream, and Lambda's record of giving up on their batch
     stream = await an_outbox_range(stack, dynamodb, table_name, relay_aws["streams"])
-    body = lambda_failure_record(stream)
-    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
-        "MessageId"
-    ]
+    sent = await send_failure_record(relay_aws["sqs"], failure_queue, stream)
     # When the failures are replayed onto the bus
     outcomes = await replay_failures(
         relay_aws["sqs"],
@@ -220,10 +224,7 @@ async def test_a_dry_run_publishes_nothing_and_leaves_the_failure(
 ) -> None:
     # Given Lambda's record of giving up on a batch of two outbox events
     stream = await an_outbox_range(stack, dynamodb, table_name, relay_aws["streams"])
-    body = lambda_failure_record(stream)
-    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
-        "MessageId"
-    ]
+    sent = await send_failure_record(relay_aws["sqs"], failure_queue, stream)
     # When a dry run replays the failures
     outcomes = await replay_failures(
         relay_aws["sqs"],
@@ -250,10 +251,7 @@ async def test_the_command_line_lists_a_failure_with_its_range_and_counts_it_wai
 ) -> None:
     # Given Lambda's record of giving up on a batch of two outbox events
     stream = await an_outbox_range(stack, dynamodb, table_name, relay_aws["streams"])
-    body = lambda_failure_record(stream)
-    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
-        "MessageId"
-    ]
+    sent = await send_failure_record(relay_aws["sqs"], failure_queue, stream)
     outputs = ["--outputs", str(stack.outputs_path)]
     # When `just dlq relay-failures` lists the failures
     assert await dlq.main(["relay-failures", *outputs]) == 0
@@ -286,10 +284,7 @@ async def test_a_range_no_longer_on_the_stream_leaves_the_failure_and_says_why(
     # Given Lambda's record of a batch on the stream of a table that has since been deleted
     # (as a range is gone once it is older than the stream's 24 hours)
     gone = await a_stream_range_of_a_deleted_table(stack)
-    body = lambda_failure_record(gone)
-    sent = (await relay_aws["sqs"].send_message(QueueUrl=failure_queue, MessageBody=body))[
-        "MessageId"
-    ]
+    sent = await send_failure_record(relay_aws["sqs"], failure_queue, gone)
     # When the failures are replayed onto the bus
     outcomes = await replay_failures(
         relay_aws["sqs"],
