@@ -9,7 +9,6 @@ that turns it into a PutEvents entry: at least once, so consumers deduplicate on
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from libs.domain_events import DomainEvent, put_entries
-from libs.resources.table import MAIN_TABLE
-from libs.single_table import Item
+from libs.single_table import Item, kind_attributes
 from libs.table_keys import PK, SK
 
 if TYPE_CHECKING:
@@ -30,9 +28,8 @@ if TYPE_CHECKING:
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_SORT_KEY = "EVENT"
 ENTITY = "OutboxEvent"
-# DynamoDB Streams keep a record for 24 hours: after that the relay can no longer see the item,
-# so keeping it longer serves nobody. TTL deletions reach the stream as REMOVEs, which are ignored.
-OUTBOX_TTL_SECONDS = 24 * 3600
+# Its lifetime is declared with the table (a day: DynamoDB Streams keep a record 24 hours, after
+# which no relay can see the item). TTL deletions reach the stream as REMOVEs, which it ignores.
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +59,8 @@ def outbox_item(event: DomainEvent, *, now: float | None = None) -> Item:
         occurred_at=event.occurred_at,
     )
     item: Item = {name: {"S": value} for name, value in outbox_key(event.event_id).items()}
-    item["entity"] = {"S": ENTITY}
+    item.update(kind_attributes(ENTITY, now=now))
     item.update({name: {"S": value} for name, value in msgspec.to_builtins(payload).items()})
-    expires_at = int(time.time() if now is None else now) + OUTBOX_TTL_SECONDS
-    item[MAIN_TABLE.ttl_attribute] = {"N": str(expires_at)}
     return item
 
 

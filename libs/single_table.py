@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -58,12 +59,26 @@ def from_attribute(attribute: Mapping[str, Any]) -> Any:
     raise TypeError(f"unsupported DynamoDB type {kind}")
 
 
-def to_item(record: msgspec.Struct, **keys: str) -> Item:
-    """A record (a Struct) plus its key attributes as a DynamoDB item; None fields are left out."""
+def to_item(record: msgspec.Struct, *, entity: str, now: float | None = None, **keys: str) -> Item:
+    """A record plus its keys and ``entity`` as an item, expiring as ``entity`` is declared to.
+
+    None fields are left out; ``now`` (epoch seconds) defaults to the clock.
+    """
     fields = msgspec.to_builtins(record)
     item: Item = {name: {"S": value} for name, value in keys.items()}
+    item.update(kind_attributes(entity, now=now))
     item.update({name: to_attribute(v) for name, v in fields.items() if v is not None})
     return item
+
+
+def kind_attributes(entity: str, *, now: float | None = None) -> Item:
+    """``entity`` and, unless its kind is kept, ``expiresAt``: its declared lifetime from now."""
+    lifetime = MAIN_TABLE.lifetime(entity)
+    attributes: Item = {"entity": {"S": entity}}
+    if lifetime.ttl_seconds is not None:
+        expires_at = int(time.time() if now is None else now) + lifetime.ttl_seconds
+        attributes[MAIN_TABLE.ttl_attribute] = {"N": str(expires_at)}
+    return attributes
 
 
 def from_item(item: Mapping[str, Any], record_type: type[T]) -> T:
@@ -150,40 +165,6 @@ async def query_page(
         request["ExclusiveStartKey"] = decode_cursor(cursor, names, {partition[0]: partition[1]})
     response = await db.query(**request)
     return _page(list(response.get("Items", [])), limit, names)
-
-
-async def scan_page(
-    db: DynamoDBClient,
-    *,
-    table: str,
-    partition_prefix: str,
-    limit: int,
-    cursor: str | None,
-) -> Page[Item]:
-    """One page of items whose partition key starts with ``partition_prefix``, in table order."""
-    names = key_names()
-    pk = MAIN_TABLE.keys.partition
-    start = decode_cursor(cursor, names, {}) if cursor is not None else None
-    if start is not None and not str(start[pk].get("S", "")).startswith(partition_prefix):
-        raise BadRequest("The cursor is not one this API issued")
-    items: list[Item] = []
-    # A filtered scan may return short or empty pages: keep reading until the page is full.
-    while len(items) <= limit:
-        request: dict[str, Any] = {
-            "TableName": table,
-            "FilterExpression": "begins_with(#pk, :prefix)",
-            "ExpressionAttributeNames": {"#pk": pk},
-            "ExpressionAttributeValues": string_values(prefix=partition_prefix),
-            "Limit": max(limit * 2, 25),
-        }
-        if start is not None:
-            request["ExclusiveStartKey"] = start
-        response = await db.scan(**request)
-        items.extend(response.get("Items", []))
-        start = response.get("LastEvaluatedKey")
-        if start is None:
-            break
-    return _page(items, limit, names)
 
 
 def _page(items: list[Item], limit: int, names: Sequence[str]) -> Page[Item]:

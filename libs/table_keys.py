@@ -1,11 +1,18 @@
 """Key layout of the single table: every entity's partition and sort keys, written once.
 
-| entity      | PK                        | SK      | GSI1PK              | GSI1SK                 |
-|-------------|---------------------------|---------|---------------------|------------------------|
-| product     | PRODUCT#<id>              | INFO    | CATEGORY#<category> | PRODUCT#<id>           |
-| order       | ORDER#<id>                | DETAILS | USER#<userId>       | ORDER#<createdAt>#<id> |
-| profile     | USER#<id>                 | PROFILE |                     |                        |
-| idempotency | IDEMPOTENCY#<user>#<key>  | RECORD  |                     |                        |
+| entity       | PK                  | SK                   | GSI1PK         | GSI1SK          |
+|--------------|---------------------|----------------------|----------------|-----------------|
+| product      | PRODUCT#<id>        | INFO                 | CATEGORY#<cat> | PRODUCT#<id>    |
+| order        | ORDER#<id>          | DETAILS              | USER#<userId>  | ORDER#<at>#<id> |
+| profile      | USER#<id>           | PROFILE              |                |                 |
+| idempotency  | IDEMPOTENCY#<u>#<k> | RECORD               |                |                 |
+| outbox       | OUTBOX#<eventId>    | EVENT                |                |                 |
+| marker       | PROCESSED#<eventId> | MARKER               |                |                 |
+| notification | USER#<userId>       | NOTIF#<at>#<eventId> |                |                 |
+
+``<at>`` is the creation time (ISO 8601, so keys sort by time). Only products have GSI2 keys
+(a sparse index of the whole catalog): GSI2PK ``PRODUCTS``, GSI2SK ``PRODUCT#<id>``.
+Lifetimes and access patterns: ``libs/resources/table.py``.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from libs.resources.table import MAIN_TABLE
 PK, SK = MAIN_TABLE.keys.partition, MAIN_TABLE.keys.sort
 GSI1 = MAIN_TABLE.index("GSI1")
 GSI1PK, GSI1SK = GSI1.keys.partition, GSI1.keys.sort
+GSI2 = MAIN_TABLE.index("GSI2")
+GSI2PK, GSI2SK = GSI2.keys.partition, GSI2.keys.sort
 
 PRODUCT_PREFIX = "PRODUCT#"
 ORDER_PREFIX = "ORDER#"
+CATALOG_PARTITION = "PRODUCTS"
 
 
 def product_key(product_id: str) -> dict[str, str]:
@@ -28,6 +38,11 @@ def product_key(product_id: str) -> dict[str, str]:
 def category_keys(category: str, product_id: str) -> dict[str, str]:
     """GSI1 keys that list a product under its category."""
     return {GSI1PK: category_partition(category), GSI1SK: f"{PRODUCT_PREFIX}{product_id}"}
+
+
+def catalog_keys(product_id: str) -> dict[str, str]:
+    """GSI2 keys that list a product in the whole catalog (only products have them)."""
+    return {GSI2PK: CATALOG_PARTITION, GSI2SK: f"{PRODUCT_PREFIX}{product_id}"}
 
 
 def category_partition(category: str) -> str:

@@ -95,7 +95,7 @@ FUNCTIONS: dict[str, FunctionDeclaration] = {
         FunctionDeclaration(
             service="products",
             handler="services.products.handler.handler",
-            access=(_table("GetItem", "PutItem", "Query", "Scan"), _ORIGIN_SECRET),
+            access=(_table("GetItem", "PutItem", "Query"), _ORIGIN_SECRET),
         ),
         FunctionDeclaration(
             service="orders",

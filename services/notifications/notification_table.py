@@ -8,12 +8,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from libs.resources.table import MAIN_TABLE
 from libs.single_table import Item, Page, from_item, query_page, to_item
 from libs.table_keys import PK, SK, as_key, profile_key, user_partition
 from services.notifications.models import Notification, ProcessedMarker, Recipient
@@ -22,10 +20,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 NOTIFICATION_PREFIX = "NOTIF#"
-# Longer than any message can still arrive: 14 days in a DLQ, then a redrive.
-MARKER_TTL_SECONDS = 15 * 24 * 3600
-# A notification is history after half a year; the table's TTL removes it then.
-NOTIFICATION_TTL_SECONDS = 180 * 24 * 3600
 _BATCH_WRITE_LIMIT = 25
 
 
@@ -41,11 +35,6 @@ def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, 
 def marker_key(event_id: str) -> dict[str, str]:
     """Table key of the marker saying an event was handled."""
     return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
-
-
-def _expiring(item: Item, seconds: int) -> Item:
-    item[MAIN_TABLE.ttl_attribute] = {"N": str(int(time.time()) + seconds)}
-    return item
 
 
 async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
@@ -103,10 +92,7 @@ async def store_notification(
         {
             "Put": {
                 "TableName": table,
-                "Item": _expiring(
-                    to_item(marker, **marker_key(marker.event_id), entity="ProcessedMarker"),
-                    MARKER_TTL_SECONDS,
-                ),
+                "Item": to_item(marker, **marker_key(marker.event_id), entity="ProcessedMarker"),
                 "ConditionExpression": "attribute_not_exists(#pk)",
                 "ExpressionAttributeNames": {"#pk": PK},
             }
@@ -117,14 +103,7 @@ async def store_notification(
             notification.user_id, notification.created_at, notification.notification_id
         )
         item = to_item(notification, **key, entity="Notification")
-        writes.append(
-            {
-                "Put": {
-                    "TableName": table,
-                    "Item": _expiring(item, NOTIFICATION_TTL_SECONDS),
-                }
-            }
-        )
+        writes.append({"Put": {"TableName": table, "Item": item}})
     try:
         await db.transact_write_items(TransactItems=writes)
     except db.exceptions.TransactionCanceledException as error:

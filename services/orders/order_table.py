@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,6 @@ import msgspec
 from libs.domain_events import DomainEvent
 from libs.outbox import outbox_put
 from libs.problems import Conflict
-from libs.resources.table import MAIN_TABLE
 from libs.single_table import Item, Page, from_item, query_page, string_values, to_item
 from libs.table_keys import (
     GSI1,
@@ -29,8 +27,6 @@ from services.orders.models import CatalogPrice, IdempotencyRecord, Order, Order
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_dynamodb.type_defs import TransactWriteItemTypeDef
-
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
 class KeyAlreadyUsed(Exception):
@@ -88,7 +84,6 @@ async def insert_order(
     if idempotency is not None:
         key, record = idempotency
         item = to_item(record, **idempotency_key(order.user_id, key), entity="IdempotencyRecord")
-        item[MAIN_TABLE.ttl_attribute] = {"N": str(int(time.time()) + IDEMPOTENCY_TTL_SECONDS)}
         writes.append({"Put": {"TableName": table, "Item": item, **condition}})
     writes += [outbox_put(table, event) for event in events]
     try:

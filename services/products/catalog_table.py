@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from libs.problems import Conflict, NotFound
-from libs.single_table import Item, Page, from_item, query_page, scan_page, to_item
+from libs.single_table import Item, Page, from_item, query_page, to_item
 from libs.table_keys import (
+    CATALOG_PARTITION,
     GSI1,
     GSI1PK,
+    GSI2,
+    GSI2PK,
     PK,
-    PRODUCT_PREFIX,
     as_key,
+    catalog_keys,
     category_keys,
     category_partition,
     product_key,
@@ -23,11 +26,12 @@ if TYPE_CHECKING:
 
 
 def product_item(product: Product) -> Item:
-    """A product as a table item, with the keys that list it under its category."""
+    """A product as a table item, with the keys that list it in its category and the catalog."""
     return to_item(
         product,
         **product_key(product.product_id),
         **category_keys(product.category, product.product_id),
+        **catalog_keys(product.product_id),
         entity="Product",
     )
 
@@ -69,18 +73,15 @@ async def _put_if(
 async def list_products(
     db: DynamoDBClient, table: str, *, category: str | None, limit: int, cursor: str | None
 ) -> Page[Product]:
-    """A page of a category (GSI1) or, without one, of the whole catalog."""
+    """A page of a category (GSI1) or of the whole catalog (GSI2), in product id order.
+
+    Either way one Query of one index partition: the read is bounded by the page, not the table.
+    """
     if category is not None:
-        page = await query_page(
-            db,
-            table=table,
-            index=GSI1.name,
-            partition=(GSI1PK, category_partition(category)),
-            limit=limit,
-            cursor=cursor,
-        )
+        index, partition = GSI1.name, (GSI1PK, category_partition(category))
     else:
-        page = await scan_page(
-            db, table=table, partition_prefix=PRODUCT_PREFIX, limit=limit, cursor=cursor
-        )
+        index, partition = GSI2.name, (GSI2PK, CATALOG_PARTITION)
+    page = await query_page(
+        db, table=table, index=index, partition=partition, limit=limit, cursor=cursor
+    )
     return Page(items=[from_item(i, Product) for i in page.items], next_cursor=page.next_cursor)

@@ -6,12 +6,14 @@ import msgspec
 import pytest
 
 from libs.problems import BadRequest
+from libs.resources.table import MAIN_TABLE
 from libs.single_table import (
     _page,
     decode_cursor,
     encode_cursor,
     from_item,
     key_names,
+    kind_attributes,
     to_attribute,
     to_item,
 )
@@ -31,7 +33,7 @@ def test_a_struct_round_trips_through_a_dynamodb_item() -> None:
     # Given a record with every supported kind of value
     record = Sample("s-1", 3, 0.5, True, ["a", "b"], {"x": -2})
     # When it becomes an item and back
-    item = to_item(record, PK="SAMPLE#s-1", SK="INFO")
+    item = to_item(record, PK="SAMPLE#s-1", SK="INFO", entity="Product")
     # Then the item is typed as DynamoDB wants it, keys included, None left out
     assert item["PK"] == {"S": "SAMPLE#s-1"}
     assert item["count"] == {"N": "3"}
@@ -41,6 +43,42 @@ def test_a_struct_round_trips_through_a_dynamodb_item() -> None:
     assert "note" not in item
     # And decoding gives the same record, key attributes ignored
     assert from_item(item, Sample) == record
+
+
+def test_an_item_of_a_kept_kind_has_no_expiry() -> None:
+    # Given a record of a kind declared as kept (products)
+    record = Sample("s-1", 3, 0.5, True, [], {})
+    # When it becomes an item
+    item = to_item(record, PK="SAMPLE#s-1", SK="INFO", entity="Product", now=1_000_000)
+    # Then it names its kind and carries no TTL attribute
+    assert item["entity"] == {"S": "Product"}
+    assert MAIN_TABLE.ttl_attribute not in item
+
+
+@pytest.mark.parametrize(
+    ("entity", "seconds"),
+    [
+        ("IdempotencyRecord", 24 * 3600),
+        ("OutboxEvent", 24 * 3600),
+        ("ProcessedMarker", 15 * 24 * 3600),
+        ("Notification", 180 * 24 * 3600),
+    ],
+)
+def test_an_item_of_an_expiring_kind_expires_its_declared_lifetime_after_writing(
+    entity: str, seconds: int
+) -> None:
+    # When an item of an expiring kind is made at a known time
+    attributes = kind_attributes(entity, now=1_000_000.7)
+    # Then its TTL attribute is that time plus the kind's lifetime, in whole epoch seconds
+    assert attributes == {
+        "entity": {"S": entity},
+        MAIN_TABLE.ttl_attribute: {"N": str(1_000_000 + seconds)},
+    }
+
+
+def test_a_kind_without_a_declared_lifetime_cannot_be_written() -> None:
+    with pytest.raises(KeyError, match="Basket"):
+        kind_attributes("Basket")
 
 
 def test_bool_is_not_stored_as_a_number() -> None:
