@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 
 from emulator.moto_cognito import patch_moto_cognito
 from emulator.moto_memory import limit_moto_memory
+from emulator.moto_operations import count_function_operations
 from emulator.moto_queries import query_by_partition
 from emulator.moto_speedups import speed_up_moto
 
@@ -194,6 +195,7 @@ def _start_moto(region: str) -> Backend:
 
     _emulator_credentials()
     _serialize_dynamodb()
+    count_function_operations()
     limit_moto_memory()
     query_by_partition()
     speed_up_moto()

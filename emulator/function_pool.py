@@ -37,6 +37,8 @@ INIT_TIMEOUT_SECONDS: Final = 10.0
 
 # Host settings that would make a local function behave unlike the deployed one: Powertools'
 # developer mode, and a named profile (botocore would then skip the credential variables).
+# What Lambda's python3.13 runtime (every function's, see stacks.functions) sets.
+EXECUTION_ENV: Final = "AWS_Lambda_python3.13"
 _HOST_ONLY_VARIABLES: Final = ("POWERTOOLS_DEV", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 # Never fork: the parent runs threads (moto, the gateway's loop) whose locks a fork would copy.
 _SPAWN: Final = multiprocessing.get_context("spawn")
@@ -432,6 +434,8 @@ class _ContainerSpec:
                 "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
                 "LAMBDA_TASK_ROOT": str(task_root),
                 "TZ": ":UTC",  # Lambda runs in UTC
+                # The declared runtime; botocore puts it in each request's User-Agent.
+                "AWS_EXECUTION_ENV": EXECUTION_ENV,
                 "POWERTOOLS_SERVICE_NAME": declaration.service,
             },
             task_root=str(task_root),

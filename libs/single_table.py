@@ -59,14 +59,14 @@ def from_attribute(attribute: Mapping[str, Any]) -> Any:
     raise TypeError(f"unsupported DynamoDB type {kind}")
 
 
-def to_item(record: msgspec.Struct, *, entity: str, now: float | None = None, **keys: str) -> Item:
+def to_item(record: msgspec.Struct, *, entity: str, **keys: str) -> Item:
     """A record plus its keys and ``entity`` as an item, expiring as ``entity`` is declared to.
 
-    None fields are left out; ``now`` (epoch seconds) defaults to the clock.
+    None fields are left out.
     """
     fields = msgspec.to_builtins(record)
     item: Item = {name: {"S": value} for name, value in keys.items()}
-    item.update(kind_attributes(entity, now=now))
+    item.update(kind_attributes(entity))
     item.update({name: to_attribute(v) for name, v in fields.items() if v is not None})
     return item
 

@@ -21,6 +21,13 @@ def handler(event: dict[str, Any], context: Any) -> Any:
         time.sleep(event["seconds"])
     if action == "exit":
         os._exit(3)
+    if action == "dynamodb":  # one DynamoDB call, with the SDK as a function makes it
+        import boto3
+
+        client = boto3.client(
+            "dynamodb", endpoint_url=event["endpoint_url"], region_name=event["region"]
+        )
+        getattr(client, event["operation"])(**event["parameters"])
     return {
         "pid": os.getpid(),
         "invocations": INVOCATIONS,

@@ -56,9 +56,14 @@ async def test_table_has_the_declared_keys_indexes_stream_and_ttl(
     ]
     attributes = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert attributes == dict.fromkeys(MAIN_TABLE.attribute_names, "S")
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == MAIN_TABLE.indexes[0].name
-    assert index["Projection"] == {"ProjectionType": "ALL"}
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {index.name for index in MAIN_TABLE.indexes}
+    for declared in MAIN_TABLE.indexes:
+        assert indexes[declared.name]["KeySchema"] == [
+            {"AttributeName": declared.keys.partition, "KeyType": "HASH"},
+            {"AttributeName": declared.keys.sort, "KeyType": "RANGE"},
+        ]
+        assert indexes[declared.name]["Projection"] == {"ProjectionType": "ALL"}
     assert table["StreamSpecification"] == {
         "StreamEnabled": True,
         "StreamViewType": MAIN_TABLE.stream_view,

@@ -49,7 +49,7 @@ def test_an_item_of_a_kept_kind_has_no_expiry() -> None:
     # Given a record of a kind declared as kept (products)
     record = Sample("s-1", 3, 0.5, True, [], {})
     # When it becomes an item
-    item = to_item(record, PK="SAMPLE#s-1", SK="INFO", entity="Product", now=1_000_000)
+    item = to_item(record, PK="SAMPLE#s-1", SK="INFO", entity="Product")
     # Then it names its kind and carries no TTL attribute
     assert item["entity"] == {"S": "Product"}
     assert MAIN_TABLE.ttl_attribute not in item

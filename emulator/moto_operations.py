@@ -1,0 +1,72 @@
+"""Count the DynamoDB operations functions ask moto for, so a test can refuse a Scan.
+
+Lambda's runtime sets ``AWS_EXECUTION_ENV`` (the function pool does too) and botocore names it in
+every request's User-Agent (``exec-env/AWS_Lambda_python3.13``): a request that carries it came
+from a function; one without it from a test, a tool or the emulator itself (the relay, the DLQ
+tools), which may read as they like. The count lives in the process that serves moto, so only a
+suite running moto in its own process can read it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+FUNCTION_AGENT: Final = "exec-env/AWS_Lambda_"
+# Operations whose cost grows with the table, not with the answer: never on a request path.
+TABLE_WIDE_OPERATIONS: Final = ("Scan",)
+
+_COUNTS: Counter[str] = Counter()
+_COUNTS_LOCK = threading.Lock()
+_PATCH_LOCK = threading.Lock()
+
+
+def count_function_operations() -> None:
+    """Make moto count the DynamoDB requests functions send, by operation; idempotent."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    with _PATCH_LOCK:
+        call_action = DynamoHandler.call_action
+        if not getattr(call_action, "_emulator_counted", False):
+            DynamoHandler.call_action = _counted(call_action)  # type: ignore[method-assign]
+
+
+def function_operations() -> Counter[str]:
+    """How many requests of each DynamoDB operation functions sent to this process's moto."""
+    with _COUNTS_LOCK:
+        return Counter(_COUNTS)
+
+
+def table_wide_reads(
+    before: Mapping[str, int],
+    after: Mapping[str, int],
+    operations: Iterable[str] = TABLE_WIDE_OPERATIONS,
+) -> dict[str, int]:
+    """The table-wide operations (Scan) functions sent between two counts, and how many."""
+    sent = {
+        operation: after.get(operation, 0) - before.get(operation, 0) for operation in operations
+    }
+    return {operation: count for operation, count in sent.items() if count > 0}
+
+
+def record(operation: str, user_agent: str) -> None:
+    """Count one request of ``operation`` if its User-Agent says a function sent it."""
+    if FUNCTION_AGENT in user_agent:
+        with _COUNTS_LOCK:
+            _COUNTS[operation] += 1
+
+
+def _counted(call_action: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(call_action)
+    def counted(handler: Any, *args: Any, **kwargs: Any) -> Any:
+        headers = handler.headers
+        # JSON protocol: the operation is the target's suffix, e.g. DynamoDB_20120810.Scan.
+        operation = str(headers.get("X-Amz-Target", "")).rpartition(".")[2]
+        record(operation, str(headers.get("User-Agent", "")))
+        return call_action(handler, *args, **kwargs)
+
+    counted._emulator_counted = True  # type: ignore[attr-defined]
+    return counted

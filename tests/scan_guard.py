@@ -1,0 +1,20 @@
+"""The suite's guard against table-wide reads: a function that Scans fails the test it ran in."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from emulator.moto_operations import function_operations, table_wide_reads
+
+
+def refuse_table_wide_reads(before: Counter[str], during: str) -> None:
+    """Fail unless no function sent a Scan since the count ``before`` was taken."""
+    sent = table_wide_reads(before, function_operations())
+    if sent:
+        pytest.fail(
+            f"functions sent {sent} during {during}: a request path reads by key or Query, "
+            "never a whole table (see libs/resources/table.py, access patterns)",
+            pytrace=False,
+        )
