@@ -194,8 +194,8 @@ def _start_moto(region: str) -> Backend:
     from moto.server import ThreadedMotoServer
 
     _emulator_credentials()
+    count_function_operations()  # first: the lock then wraps the count, as one wrapper
     _serialize_dynamodb()
-    count_function_operations()
     limit_moto_memory()
     query_by_partition()
     speed_up_moto()

@@ -60,7 +60,8 @@ def record(operation: str, user_agent: str) -> None:
 
 
 def _counted(call_action: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(call_action)
+    # Not copying the wrapped function's attributes: another wrapper's marks stay its own.
+    @functools.wraps(call_action, updated=())
     def counted(handler: Any, *args: Any, **kwargs: Any) -> Any:
         headers = handler.headers
         # JSON protocol: the operation is the target's suffix, e.g. DynamoDB_20120810.Scan.

@@ -97,11 +97,11 @@ Access patterns, each one GetItem or one Query with a Limit (no request path sca
 The whole catalog is one GSI2 partition, not sharded. A page of 20 products reads 21 items of
 ~300 bytes (~6.3 KB): 1 read unit eventually consistent (0.5 per 4 KB started), so one
 partition's 3,000 RCU serve ~3,000 catalog pages a second (~7.8 billion a month, against the
-plan's 1 million requests a month), and DynamoDB splits a hot partition by sort-key range on its
-own. Writes to it are admin edits, a few a day against 1,000 WCU a second. A GSI partition has no
-size limit (the 10 GB one binds local indexes). Shard it (GSI2PK = PRODUCTS#<n>, merge n pages)
-only when catalog reads near 3,000 pages a second, which a CDN in front of this public route
-would absorb first.
+plan's 1 million requests a month). Writes to it are admin edits, one write unit each, a few a
+day against 1,000 WCU a second. A GSI partition has no size limit (the 10 GB one binds local
+indexes). Shard it (GSI2PK = PRODUCTS#<n>, merge n pages) only when catalog reads near 3,000
+pages a second, which a CDN in front of this public route would absorb first: sharding makes
+every page n reads.
 
 Lifetimes: every item carries ``entity``; its declared lifetime sets ``expiresAt`` (epoch
 seconds) on each write, or none for the kinds kept.
