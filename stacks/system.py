@@ -139,6 +139,7 @@ def add_system(
         jwt_audience=cognito.client.user_pool_client_id,
         edge_acl=security.edge_acl,
         origin_secret=security.origin_secret,
+        bundler=bundler,
         **options("api"),
     )
     monitoring = MonitoringStack(
