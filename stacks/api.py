@@ -138,6 +138,7 @@ class ApiStack(Stack):
                 )
         self.url = self.api.api_endpoint
         self.distribution: cloudfront.Distribution | None = None
+        self.origin_secret_rotation: OriginSecretRotation | None = None
         if environment.edge_protection:
             if edge_acl is None or origin_secret is None:
                 raise ValueError("edge protection needs the edge web ACL and the origin secret")

@@ -170,6 +170,7 @@ class MonitoringStack(Stack):
             )
         self._route_latency_alarms(api)
         self._availability_alarm(api)
+        self._rotation_alarm(api)
         self._error_log_alarms(functions)
         self._memory_alarms(functions)
         self._cold_start_alarms(functions)
@@ -284,6 +285,25 @@ class MonitoringStack(Stack):
             threshold=SLO.api_availability_percent,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.critical))
+
+    def _rotation_alarm(self, api: ApiStack) -> None:
+        """A failed rotation of the origin secret: CloudFront may keep sending the previous
+        value, which the functions admit only for a while after the rotation."""
+        if api.origin_secret_rotation is None:
+            return
+        function = api.origin_secret_rotation.function
+        alarm = function.metric_errors(period=Duration.minutes(5), statistic="Sum").create_alarm(
+            self,
+            "OriginSecretRotationAlarm",
+            alarm_description=(
+                "The origin secret's rotation failed: fix it before the previous value expires"
+            ),
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(actions.SnsAction(self.critical))

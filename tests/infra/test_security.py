@@ -293,5 +293,17 @@ def test_prod_rotates_the_origin_secret_and_updates_only_its_distribution(
     }
 
 
+def test_a_failed_rotation_pages(prod: Synthesized) -> None:
+    alarms = prod.resources("AWS::CloudWatch::Alarm", "Monitoring").values()
+    (alarm,) = [
+        a["Properties"]
+        for a in alarms
+        if "rotation failed" in json.dumps(a["Properties"].get("AlarmDescription", ""))
+    ]
+    assert alarm["MetricName"] == "Errors"
+    assert alarm["Threshold"] == 0
+    assert "Critical" in json.dumps(alarm["AlarmActions"])
+
+
 def test_dev_has_no_origin_secret_to_rotate(dev: Synthesized) -> None:
     assert dev.resources("AWS::SecretsManager::RotationSchedule") == {}
