@@ -45,6 +45,22 @@ deploy env="dev":
     npx --yes aws-cdk@2 deploy --all --context env={{env}} --require-approval broadening --outputs-file cdk.out/outputs-{{env}}.json
     uv run python -m stacks outputs cdk.out/outputs-{{env}}.json .local/outputs-{{env}}.json
 
+# Once per account and region: the CDK's bootstrap stack (asset bucket and deploy roles).
+bootstrap env="dev":
+    npx --yes aws-cdk@2 bootstrap --context env={{env}}
+
+# The smoke subset of the suite against a deployed stage (its outputs file from `just deploy`).
+smoke env="dev":
+    EMULATOR=aws STACK_OUTPUTS=.local/outputs-{{env}}.json uv run pytest -m smoke
+
+# Remove a deployed stage (prod keeps its table and keys: they are RETAINed).
+destroy env="dev":
+    npx --yes aws-cdk@2 destroy --all --context env={{env}}
+
+# The delivery pipeline: dev, smoke tests, approval, prod; from then on every push deploys.
+deploy-pipeline repository connection_arn branch="main":
+    npx --yes aws-cdk@2 deploy --all --context env=pipeline --context github_repository={{repository}} --context github_connection_arn={{connection_arn}} --context github_branch={{branch}}
+
 # What deploying an environment would change (needs AWS credentials).
 diff env="dev":
     npx --yes aws-cdk@2 diff --all --context env={{env}}

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import (
     ClientError,
@@ -46,6 +47,7 @@ from libs.problems import (
 )
 from libs.resources.api_routes import Route, routes_of
 from libs.resources.functions import FUNCTIONS
+from libs.resources.metrics import FAILURES_OF_ROUTE, MetricDeclaration, metrics_namespace
 from libs.tracing import function_tracer
 
 RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[str]]])
@@ -70,11 +72,6 @@ RETRY_AFTER_SECONDS = "1"
 DEADLINE_MARGIN_SECONDS = 1.0
 # Most requests add no business metric; Powertools warns about each such flush.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-
-def metrics_namespace(service: str) -> str:
-    """The CloudWatch namespace of a service's business metrics."""
-    return f"ServerlessBlueprint/{service.title()}"
 
 
 class HttpFunction:
@@ -225,6 +222,23 @@ class HttpFunction:
             )
         return self._problem(NotFound("No such route"))
 
+    # -- metrics -----------------------------------------------------------------------------
+
+    def count(self, metric: MetricDeclaration, value: float = 1) -> None:
+        """Add ``value`` to a declared metric of this service, flushed with the invocation."""
+        self.metrics.add_metric(name=metric.name, unit=MetricUnit.Count, value=value)
+
+    def measure(self, metric: MetricDeclaration, value: float, **dimensions: str) -> None:
+        """One data point of a declared metric with dimensions of its own (e.g. a currency)."""
+        with single_metric(
+            name=metric.name,
+            unit=MetricUnit.Count,
+            value=value,
+            namespace=metrics_namespace(self.service),
+            default_dimensions={"service": self.service, **dimensions},
+        ):
+            pass  # written when the block ends
+
     @property
     def correlation_id(self) -> str | None:
         """The correlation id of the request being handled."""
@@ -275,6 +289,9 @@ class HttpFunction:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )
+        failure = FAILURES_OF_ROUTE.get(event.get("routeKey", ""))
+        if failure is not None and response.get("statusCode", 500) >= 500:
+            self.count(failure)
         return response
 
 

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from libs.aws_clients import AwsClients
 from libs.container_loop import ContainerLoop
-from libs.http_function import metrics_namespace
 from libs.init_phase import end_init
+from libs.resources.metrics import MESSAGES_FAILED, metrics_namespace
 from libs.tracing import function_tracer
 
 MessageHandler = Callable[[SQSRecord], Awaitable[None]]
@@ -62,7 +62,7 @@ class QueueFunction:
         failed = [record.message_id for record, ok in zip(records, handled, strict=True) if not ok]
         self.logger.info("batch handled", extra={"messages": len(records), "failed": len(failed)})
         if failed:
-            self.metrics.add_metric(name="MessagesFailed", unit="Count", value=len(failed))
+            self.metrics.add_metric(name=MESSAGES_FAILED.name, unit="Count", value=len(failed))
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
     async def _handle_one(self, record: SQSRecord) -> bool:

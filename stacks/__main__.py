@@ -2,12 +2,15 @@
 
 python -m stacks                              # run by ``cdk`` through cdk.json
 python -m stacks synth --context env=prod     # writes cdk.out, prints each bundle's size
+python -m stacks outputs CDK_OUTPUTS FILE     # `cdk deploy --outputs-file` → the outputs file
+python -m stacks outputs-from-env FILE        # the same from variables named as the outputs
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +30,10 @@ def main(argv: list[str]) -> int:
     if argv[0] == "outputs" and len(argv) == 3:
         write_outputs(Path(argv[1]), Path(argv[2]))
         return 0
+    if argv[0] == "outputs-from-env" and len(argv) == 2:
+        # A pipeline step gets the deployed stage's outputs as variables (env_from_cfn_outputs).
+        write_outputs_of({"stage": dict(os.environ)}, Path(argv[1]))
+        return 0
     parser = argparse.ArgumentParser(prog="python -m stacks")
     parser.add_argument("command", choices=["synth"])
     parser.add_argument("--context", "-c", action="append", default=[], metavar="KEY=VALUE")
@@ -45,9 +52,16 @@ def main(argv: list[str]) -> int:
 
 def write_outputs(cdk_outputs: Path, destination: Path) -> None:
     """Flatten ``cdk deploy --outputs-file`` (per stack) into the emulator's outputs file."""
+    write_outputs_of(json.loads(cdk_outputs.read_text()), destination)
+
+
+def write_outputs_of(by_stack: dict[str, dict[str, str]], destination: Path) -> None:
+    """Write the outputs file from each stack's outputs (keys as the stacks name them)."""
     flat: dict[str, str] = {"AwsEndpointUrl": ""}  # the real endpoints: botocore's defaults
-    for outputs in json.loads(cdk_outputs.read_text()).values():
-        flat.update({key: value for key, value in outputs.items() if not key.startswith("Export")})
+    fields = set(StackOutputs.__struct_encode_fields__)
+    for outputs in by_stack.values():
+        flat.update({key: value for key, value in outputs.items() if key in fields})
+    flat["AwsEndpointUrl"] = ""
     outputs = msgspec.convert(flat, StackOutputs)  # fails on a missing key
     destination.parent.mkdir(parents=True, exist_ok=True)
     destination.write_bytes(msgspec.json.format(msgspec.json.encode(outputs)) + b"\n")

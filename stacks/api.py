@@ -26,7 +26,9 @@ from constructs import Construct
 from libs.resources.api_routes import ROUTES, Route
 from libs.resources.environments import EnvironmentDeclaration
 from stacks import discovery, nag
+from stacks.bundling import FunctionBundler
 from stacks.functions import ServiceFunction, retention
+from stacks.origin_secret_rotation import OriginSecretRotation
 
 # The header CloudFront adds to every origin request, valued from the origin secret.
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
@@ -64,6 +66,7 @@ class ApiStack(Stack):
         jwt_audience: str,
         edge_acl: wafv2.CfnWebACL | None = None,
         origin_secret: secretsmanager.ISecret | None = None,
+        bundler: FunctionBundler | None = None,
         routes: tuple[Route, ...] = ROUTES,
         **kwargs: Any,
     ) -> None:
@@ -135,10 +138,21 @@ class ApiStack(Stack):
                 )
         self.url = self.api.api_endpoint
         self.distribution: cloudfront.Distribution | None = None
+        self.origin_secret_rotation: OriginSecretRotation | None = None
         if environment.edge_protection:
             if edge_acl is None or origin_secret is None:
                 raise ValueError("edge protection needs the edge web ACL and the origin secret")
             self.distribution = self._edge(environment, edge_acl, origin_secret)
+            if bundler is None:
+                raise ValueError("edge protection rotates its origin secret: it needs a bundler")
+            self.origin_secret_rotation = OriginSecretRotation(
+                self,
+                "OriginSecretRotation",
+                environment=environment,
+                secret=origin_secret,
+                distribution=self.distribution,
+                bundler=bundler,
+            )
             self.url = f"https://{self.distribution.distribution_domain_name}"
         CfnOutput(self, "ApiUrl", value=self.url)
         CfnOutput(self, "Region", value=self.region)

@@ -7,7 +7,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from libs.resources.environments import ENVIRONMENTS, PROJECT
 from stacks.bundling import FunctionBundler
-from stacks.pipeline import PipelineStack
+from stacks.pipeline import PipelineSource, PipelineStack
 from stacks.system import add_system, environment_of
 
 # Chosen explicitly so that a CDK upgrade cannot change them silently.
@@ -31,13 +31,21 @@ def build_app(
     bundler = bundler or FunctionBundler()
     if name == "pipeline":
         connection_arn = app.node.try_get_context("github_connection_arn")
-        if not connection_arn:
-            raise ValueError("the pipeline needs --context github_connection_arn=<arn>")
+        repository = app.node.try_get_context("github_repository")
+        if not connection_arn or not repository:
+            raise ValueError(
+                "the pipeline needs --context github_connection_arn=<arn> "
+                "--context github_repository=<owner/name>"
+            )
         PipelineStack(
             app,
             "Pipeline",
             stack_name=f"{PROJECT}-pipeline",
             connection_arn=connection_arn,
+            source=PipelineSource(
+                repository=repository,
+                branch=app.node.try_get_context("github_branch") or "main",
+            ),
             bundler=bundler,
             env=environment_of(ENVIRONMENTS["prod"]),
             stage_env={key: environment_of(value) for key, value in ENVIRONMENTS.items()},

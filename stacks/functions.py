@@ -33,11 +33,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from libs import config
-from libs.http_function import metrics_namespace
 from libs.outbox import OUTBOX_PREFIX
 from libs.resources.environments import EnvironmentDeclaration
 from libs.resources.events import CONSUMER_QUEUES, EVENTS
 from libs.resources.functions import FUNCTIONS, FunctionDeclaration, StreamSource
+from libs.resources.metrics import metrics_namespace
 from libs.resources.slo import ALARMS, SLO
 from libs.resources.table import MAIN_TABLE
 from stacks import discovery, nag
@@ -188,6 +188,7 @@ class ServiceFunction(Construct):
         assert sizing.memory_mb is not None
         assert sizing.timeout_seconds is not None
         self.timeout_seconds = sizing.timeout_seconds
+        self.memory_mb = sizing.memory_mb
         removal = RemovalPolicy.RETAIN if environment.retain_data else RemovalPolicy.DESTROY
         self.log_group = logs.LogGroup(
             self,

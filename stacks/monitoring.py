@@ -20,20 +20,32 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from libs.http_function import metrics_namespace
 from libs.resources.api_routes import ROUTES
 from libs.resources.environments import EnvironmentDeclaration
-from libs.resources.slo import ALARMS, SLO
+from libs.resources.metrics import (
+    BUSINESS_DASHBOARD,
+    CURRENCY_DIMENSION,
+    ORDER_FAILURE_RATE,
+    ORDER_VALUE,
+    REGISTRATION_FAILURE_RATE,
+    MetricDeclaration,
+    metrics_namespace,
+)
+from libs.resources.slo import ALARMS, BUSINESS_ALARMS, SLO
 from stacks.api import ApiStack
 from stacks.database import DatabaseStack
 from stacks.functions import ServiceFunction
 
-# Business metrics the services emit (Powertools EMF), by service and metric name.
-BUSINESS_METRICS = (
-    ("orders", "OrdersPlaced", "Orders per minute"),
-    ("auth", "LoginsSucceeded", "Logins per minute"),
-    ("auth", "Registrations", "Registrations per minute"),
+# Lambda's own line after each invocation (plain text, as the functions keep Lambda's text log
+# format for platform lines): "REPORT RequestId: … Duration: … ms Billed Duration: … ms
+# Memory Size: 256 MB Max Memory Used: 81 MB …". Read by position, so the value is its number.
+REPORT_LINE_PATTERN = (
+    '[report="REPORT", request_label="RequestId:", request_id, duration_label="Duration:", '
+    'duration, duration_unit="ms", billed_label="Billed", billed_label2="Duration:", billed, '
+    'billed_unit="ms", size_label="Memory", size_label2="Size:", size, size_unit="MB", '
+    'max_label="Max", max_label2="Memory", max_label3="Used:", max_memory_used, ...]'
 )
+MEMORY_METRIC_NAMESPACE = "ServerlessBlueprint/Lambda"
 # Alarms that fire on the first bad period: throttling, 5xx rate, dead letters.
 ONE_PERIOD: dict[str, Any] = {"evaluation_periods": 1, "datapoints_to_alarm": 1}
 ERROR_LOG_PATTERN = '{ $.level = "ERROR" }'
@@ -157,9 +169,14 @@ class MonitoringStack(Stack):
                 **_stream_alarms(function),
             )
         self._route_latency_alarms(api)
+        self._availability_alarm(api)
+        self._rotation_alarm(api)
         self._error_log_alarms(functions)
+        self._memory_alarms(functions)
+        self._cold_start_alarms(functions)
+        business = self._business_alarms()
         self._service_dashboards(environment, functions)
-        self._business_dashboard(environment)
+        self._business_dashboard(environment, business)
         self._budget(environment)
 
     def _route_latency_alarms(self, api: ApiStack) -> None:
@@ -246,27 +263,231 @@ class MonitoringStack(Stack):
                 ),
             )
 
-    def _business_dashboard(self, environment: EnvironmentDeclaration) -> None:
+    def _availability_alarm(self, api: ApiStack) -> None:
+        """Requests answered without a 5xx, as a share of all, below the objective: page."""
+        period = Duration.minutes(SLO.api_availability_minutes)
+        availability = cloudwatch.MathExpression(
+            expression="100 - 100 * FILL(errors, 0) / MAX([FILL(requests, 0), 1])",
+            using_metrics={
+                "errors": api.api.metric_server_error(period=period, statistic="Sum"),
+                "requests": api.api.metric_count(period=period, statistic="Sum"),
+            },
+            period=period,
+            label="Availability (%)",
+        )
+        alarm = availability.create_alarm(
+            self,
+            "AvailabilityAlarm",
+            alarm_description=(
+                f"API availability below {SLO.api_availability_percent}% over "
+                f"{SLO.api_availability_minutes} minutes"
+            ),
+            threshold=SLO.api_availability_percent,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.critical))
+
+    def _rotation_alarm(self, api: ApiStack) -> None:
+        """A failed rotation of the origin secret: CloudFront may keep sending the previous
+        value, which the functions admit only for a while after the rotation."""
+        if api.origin_secret_rotation is None:
+            return
+        function = api.origin_secret_rotation.function
+        alarm = function.metric_errors(period=Duration.minutes(5), statistic="Sum").create_alarm(
+            self,
+            "OriginSecretRotationAlarm",
+            alarm_description=(
+                "The origin secret's rotation failed: fix it before the previous value expires"
+            ),
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.critical))
+
+    def _memory_alarms(self, functions: dict[str, ServiceFunction]) -> None:
+        """Peak memory from each invocation's REPORT line against the function's memory size.
+
+        The REPORT line is written and paid for anyway; Lambda Insights would add an extension
+        to every cold start and its own log events to every invocation for the same number.
+        """
+        for key, function in functions.items():
+            metric_filter = logs.MetricFilter(
+                self,
+                f"MaxMemory{_route_id(key)}",
+                log_group=function.log_group,
+                filter_pattern=logs.FilterPattern.literal(REPORT_LINE_PATTERN),
+                metric_namespace=MEMORY_METRIC_NAMESPACE,
+                metric_name=f"{function.declaration.service}-max-memory-used-mb",
+                metric_value="$max_memory_used",
+                unit=cloudwatch.Unit.MEGABYTES,
+            )
+            assert function.memory_mb is not None
+            limit_mb = function.memory_mb * ALARMS.memory_percent_of_size / 100
+            alarm = metric_filter.metric(
+                statistic="Maximum", period=Duration.minutes(5)
+            ).create_alarm(
+                self,
+                f"MemoryAlarm{_route_id(key)}",
+                alarm_description=(
+                    f"{function.declaration.service}: peak memory above "
+                    f"{ALARMS.memory_percent_of_size}% of its {function.memory_mb} MB"
+                ),
+                threshold=limit_mb,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(actions.SnsAction(self.warning))
+
+    def _cold_start_alarms(self, functions: dict[str, ServiceFunction]) -> None:
+        """Powertools' ColdStart metric against invocations, per function."""
+        period = Duration.minutes(ALARMS.cold_start_minutes)
+        for key, function in functions.items():
+            service = function.declaration.service
+            cold_starts = cloudwatch.Metric(
+                namespace=metrics_namespace(service),
+                metric_name="ColdStart",  # Powertools' name, with these two dimensions
+                dimensions_map={
+                    "function_name": function.function.function_name,
+                    "service": service,
+                },
+                statistic="Sum",
+                period=period,
+            )
+            rate = cloudwatch.MathExpression(
+                expression="100 * FILL(cold, 0) / MAX([FILL(invocations, 0), 1])",
+                using_metrics={
+                    "cold": cold_starts,
+                    "invocations": function.function.metric_invocations(
+                        period=period, statistic="Sum"
+                    ),
+                },
+                period=period,
+                label="Cold starts (%)",
+            )
+            alarm = rate.create_alarm(
+                self,
+                f"ColdStartAlarm{_route_id(key)}",
+                alarm_description=(
+                    f"{service}: more than {ALARMS.cold_start_percent}% of invocations started "
+                    f"a container over {ALARMS.cold_start_minutes} minutes"
+                ),
+                threshold=ALARMS.cold_start_percent,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(actions.SnsAction(self.warning))
+
+    def _business_alarms(self) -> list[cloudwatch.IWidget]:
+        """Order and registration failure rates, and revenue per currency against its model."""
+        widgets: list[cloudwatch.IWidget] = []
+        for (succeeded, failed), threshold, topic in (
+            (ORDER_FAILURE_RATE, BUSINESS_ALARMS.order_failure_percent, self.critical),
+            (REGISTRATION_FAILURE_RATE, BUSINESS_ALARMS.registration_failure_percent, self.warning),
+        ):
+            period = Duration.minutes(BUSINESS_ALARMS.failure_rate_minutes)
+            rate = cloudwatch.MathExpression(
+                expression="100 * FILL(failed, 0) / MAX([FILL(failed, 0) + FILL(succeeded, 0), 1])",
+                using_metrics={
+                    "failed": _business_metric(failed, period),
+                    "succeeded": _business_metric(succeeded, period),
+                },
+                period=period,
+                label=f"{failed.title} (%)",
+            )
+            alarm = rate.create_alarm(
+                self,
+                f"{failed.name}RateAlarm",
+                alarm_description=(
+                    f"{failed.title}: more than {threshold}% over "
+                    f"{BUSINESS_ALARMS.failure_rate_minutes} minutes"
+                ),
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(actions.SnsAction(topic))
+            widgets.append(cloudwatch.AlarmWidget(title=f"{failed.title} (%)", alarm=alarm))
+        for currency in BUSINESS_ALARMS.revenue_currencies:
+            widgets.append(self._revenue_alarm(currency))
+        return widgets
+
+    def _revenue_alarm(self, currency: str) -> cloudwatch.IWidget:
+        period = Duration.minutes(BUSINESS_ALARMS.revenue_period_minutes)
+        revenue = cloudwatch.Metric(
+            namespace=metrics_namespace(ORDER_VALUE.service),
+            metric_name=ORDER_VALUE.name,
+            dimensions_map={"service": ORDER_VALUE.service, CURRENCY_DIMENSION: currency},
+            statistic="Sum",
+            period=period,
+        )
+        width = BUSINESS_ALARMS.revenue_band_standard_deviations
+        band = cloudwatch.MathExpression(
+            expression=f"ANOMALY_DETECTION_BAND(revenue, {width})",
+            using_metrics={"revenue": revenue},
+            period=period,
+            label=f"Expected revenue ({currency})",
+        )
+        cloudwatch.CfnAlarm(
+            self,
+            f"RevenueDropAlarm{currency}",
+            alarm_description=(
+                f"Revenue in {currency} per {BUSINESS_ALARMS.revenue_period_minutes} minutes "
+                f"below what the same hours of past weeks make likely ({width} standard "
+                "deviations)"
+            ),
+            comparison_operator="LessThanLowerThreshold",
+            evaluation_periods=1,
+            threshold_metric_id="band",
+            # No orders at all is the worst drop of all.
+            treat_missing_data="breaching",
+            alarm_actions=[self.critical.topic_arn],
+            metrics=[
+                cloudwatch.CfnAlarm.MetricDataQueryProperty(
+                    id="revenue",
+                    return_data=True,
+                    metric_stat=cloudwatch.CfnAlarm.MetricStatProperty(
+                        metric=cloudwatch.CfnAlarm.MetricProperty(
+                            namespace=revenue.namespace,
+                            metric_name=revenue.metric_name,
+                            dimensions=[
+                                cloudwatch.CfnAlarm.DimensionProperty(name=name, value=value)
+                                for name, value in (revenue.dimensions or {}).items()
+                            ],
+                        ),
+                        period=int(period.to_seconds()),
+                        stat="Sum",
+                    ),
+                ),
+                cloudwatch.CfnAlarm.MetricDataQueryProperty(
+                    id="band", expression=band.expression, return_data=True
+                ),
+            ],
+        )
+        return cloudwatch.GraphWidget(title=f"Revenue ({currency}, minor units)", left=[band])
+
+    def _business_dashboard(
+        self, environment: EnvironmentDeclaration, alarms: list[cloudwatch.IWidget]
+    ) -> None:
         dashboard = cloudwatch.Dashboard(
             self, "Business", dashboard_name=f"{environment.stack_prefix}-business"
         )
         dashboard.add_widgets(
             *(
                 cloudwatch.GraphWidget(
-                    title=title,
-                    left=[
-                        cloudwatch.Metric(
-                            namespace=metrics_namespace(service),
-                            metric_name=metric,
-                            dimensions_map={"service": service},
-                            statistic="Sum",
-                            period=Duration.minutes(1),
-                        )
-                    ],
+                    title=f"{metric.title} per minute",
+                    left=[_business_metric(metric, Duration.minutes(1))],
                 )
-                for service, metric, title in BUSINESS_METRICS
+                for metric in BUSINESS_DASHBOARD
             )
         )
+        dashboard.add_widgets(*alarms)
 
     def _budget(self, environment: EnvironmentDeclaration) -> None:
         """Monthly cost budget, notifying the warning topic at each declared share."""
@@ -309,6 +530,16 @@ def _stream_alarms(function: ServiceFunction) -> dict[str, Any]:
         max_age_in_millis=ALARMS.stream_iterator_age_seconds * 1000, **ONE_PERIOD
     )
     return {"add_max_iterator_age_alarm": {"Critical": threshold}}
+
+
+def _business_metric(metric: MetricDeclaration, period: Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=metrics_namespace(metric.service),
+        metric_name=metric.name,
+        dimensions_map={"service": metric.service},
+        statistic="Sum",
+        period=period,
+    )
 
 
 def _route_id(text: str) -> str:

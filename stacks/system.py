@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Environment, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from libs.resources.environments import PROJECT, EnvironmentDeclaration
@@ -35,6 +35,15 @@ class System:
     functions: FunctionsStack
     api: ApiStack
     monitoring: MonitoringStack
+
+    def outputs(self) -> dict[str, CfnOutput]:
+        """Every stack output by its id (``ApiUrl``, ``UserPoolId``, …): the outputs file's keys."""
+        return {
+            child.node.id: child
+            for stack in self.stacks
+            for child in stack.node.children
+            if isinstance(child, CfnOutput)
+        }
 
     @property
     def stacks(self) -> list[Stack]:
@@ -130,6 +139,7 @@ def add_system(
         jwt_audience=cognito.client.user_pool_client_id,
         edge_acl=security.edge_acl,
         origin_secret=security.origin_secret,
+        bundler=bundler,
         **options("api"),
     )
     monitoring = MonitoringStack(

@@ -26,6 +26,26 @@ class FunctionSizing(msgspec.Struct, frozen=True):
     provisioned_concurrency: int = 0
 
 
+class SlackChannel(msgspec.Struct, frozen=True):
+    """A Slack channel AWS Chatbot posts alarms to (the workspace is authorized once, by hand,
+    in the AWS Chatbot console; its id is shown there)."""
+
+    workspace_id: str
+    channel_id: str
+
+
+class AlarmRecipients(msgspec.Struct, frozen=True, kw_only=True):
+    """Who hears about an environment's alarms: email addresses and, optionally, Slack."""
+
+    emails: tuple[str, ...] = ()
+    slack: SlackChannel | None = None
+
+    @property
+    def anyone(self) -> bool:
+        """Whether an alarm reaches at least one person."""
+        return bool(self.emails) or self.slack is not None
+
+
 class EnvironmentDeclaration(msgspec.Struct, frozen=True, kw_only=True):
     """One deployment of the whole system."""
 
@@ -49,7 +69,9 @@ class EnvironmentDeclaration(msgspec.Struct, frozen=True, kw_only=True):
     edge_protection: bool
     # Cognito threat protection (Plus feature plan) in ENFORCED mode, else AUDIT.
     enforce_threat_protection: bool
-    alarm_emails: tuple[str, ...] = ()
+    # Whether this environment's critical alarms page someone (synth warns without a recipient).
+    pages: bool = False
+    alarm_recipients: AlarmRecipients = AlarmRecipients()
     # The SES-verified address notifications are sent from (its domain is the SES identity).
     notification_sender: str
     # The table's customer-managed key needs a region at synth; CloudFront's web ACL needs
@@ -110,6 +132,10 @@ ENVIRONMENTS: dict[str, EnvironmentDeclaration] = {
         canary_deployments=True,
         edge_protection=True,
         enforce_threat_protection=True,
+        pages=True,
+        # Replace with your on-call address (and, if you use it, your Slack channel): each
+        # address gets a subscription confirmation email from SNS on the first deploy.
+        alarm_recipients=AlarmRecipients(emails=("oncall@example.com",)),
         notification_sender="no-reply@example.com",
     ),
 }

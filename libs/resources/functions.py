@@ -11,7 +11,8 @@ from libs.resources.events import DeadLetterQueue
 
 # What invokes a function: API Gateway (routes in api_routes.py), an SQS event source mapping
 # (the queue in events.py names its consumer) or the table's stream (its ``stream`` below).
-Trigger = Literal["http", "sqs", "stream"]
+# "rotation": Secrets Manager invokes it to rotate a secret (prod only; no local trigger).
+Trigger = Literal["http", "sqs", "stream", "rotation"]
 
 
 class AwsAccess(msgspec.Struct, frozen=True):
@@ -168,3 +169,27 @@ FUNCTIONS: dict[str, FunctionDeclaration] = {
         ),
     )
 }
+
+# Rotates the origin-verify secret CloudFront and the API share (prod, where CloudFront fronts
+# the API); not one of FUNCTIONS: the API stack adds it beside the distribution it updates.
+ORIGIN_SECRET_ROTATION = FunctionDeclaration(
+    service="origin-secret-rotation",
+    handler="services.origin_secret_rotation.handler.handler",
+    memory_mb=256,
+    timeout_seconds=30,
+    trigger="rotation",
+    access=(
+        AwsAccess(
+            "secretsmanager",
+            (
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ),
+        ),
+        AwsAccess(
+            "cloudfront", ("cloudfront:GetDistributionConfig", "cloudfront:UpdateDistribution")
+        ),
+    ),
+)

@@ -24,6 +24,9 @@ class ServiceLevelObjectives(msgspec.Struct, frozen=True, kw_only=True):
     route_latency: dict[str, LatencyObjective]
     api_5xx_percent: float
     api_5xx_minutes: int
+    # Share of API requests not answered with a 5xx, over a window: below it someone is paged.
+    api_availability_percent: float
+    api_availability_minutes: int
     function_error_percent: float
     function_error_minutes: int
 
@@ -42,6 +45,28 @@ class AlarmThresholds(msgspec.Struct, frozen=True, kw_only=True):
     # Age of the oldest stream record a stream consumer has not processed: for the outbox relay,
     # how late events reach the bus.
     stream_iterator_age_seconds: int
+    # A function's peak memory (its REPORT line's "Max Memory Used") against its configured size.
+    memory_percent_of_size: int
+    # Invocations that started a new container, per function, over a window.
+    cold_start_percent: float
+    cold_start_minutes: int
+
+
+class BusinessAlarmThresholds(msgspec.Struct, frozen=True, kw_only=True):
+    """Alarms on what the shop does, from the services' own metrics (libs/resources/metrics.py)."""
+
+    # Placements answered with a 5xx, against all placements, over a window.
+    order_failure_percent: float
+    # Registrations answered with a 5xx, against all registrations, over a window.
+    registration_failure_percent: float
+    failure_rate_minutes: int
+    # Revenue per currency, summed per period, against what CloudWatch's anomaly model expects
+    # for that period (it learns hourly, daily and weekly seasonality, so "expected" is what the
+    # same hour of past weeks makes likely). CloudWatch alarms cannot shift a metric by a week,
+    # so a drop is "below the model's band", the band this many standard deviations wide.
+    revenue_period_minutes: int
+    revenue_band_standard_deviations: float
+    revenue_currencies: tuple[str, ...]
 
 
 SLO = ServiceLevelObjectives(
@@ -56,6 +81,8 @@ SLO = ServiceLevelObjectives(
     },
     api_5xx_percent=0.5,
     api_5xx_minutes=3,
+    api_availability_percent=99.9,
+    api_availability_minutes=60,
     function_error_percent=1.0,
     function_error_minutes=5,
 )
@@ -66,4 +93,16 @@ ALARMS = AlarmThresholds(
     dlq_messages=0,
     dynamodb_throttles=0,
     stream_iterator_age_seconds=60,
+    memory_percent_of_size=80,
+    cold_start_percent=10,
+    cold_start_minutes=15,
+)
+
+BUSINESS_ALARMS = BusinessAlarmThresholds(
+    order_failure_percent=0.1,
+    registration_failure_percent=5,
+    failure_rate_minutes=15,
+    revenue_period_minutes=60,
+    revenue_band_standard_deviations=2,
+    revenue_currencies=("EUR",),
 )

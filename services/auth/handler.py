@@ -19,6 +19,12 @@ from libs.http_function import HttpFunction
 from libs.json_api import decode_body, empty_response, json_response
 from libs.outbox import record_event
 from libs.problems import Unauthorized, UserNotConfirmed
+from libs.resources.metrics import (
+    EVENTS_NOT_PUBLISHED,
+    LOGINS_FAILED,
+    LOGINS_SUCCEEDED,
+    REGISTRATIONS,
+)
 from services.auth import accounts
 from services.auth.models import Confirm, ForgotPassword, LogIn, Refresh, Register, ResetPassword
 
@@ -49,7 +55,7 @@ async def _announce_registration(cognito: CognitoIdentityProviderClient, email: 
         api.logger.exception(
             "event not published", extra={"detail_type": UserRegistered.DETAIL_TYPE}
         )
-        api.metrics.add_metric(name="EventsNotPublished", unit="Count", value=1)
+        api.count(EVENTS_NOT_PUBLISHED)
 
 
 @api.route("POST /auth/register")
@@ -57,7 +63,7 @@ async def register() -> Response[str]:
     request = decode_body(app.current_event, Register)
     cognito = await api.clients.cognito()
     registered = await accounts.register(cognito, settings().user_pool_client_id, request)
-    api.metrics.add_metric(name="Registrations", unit="Count", value=1)
+    api.count(REGISTRATIONS)
     return json_response(201, registered)
 
 
@@ -77,9 +83,9 @@ async def log_in() -> Response[str]:
     try:
         tokens = await accounts.log_in(cognito, settings().user_pool_client_id, request)
     except (Unauthorized, UserNotConfirmed):
-        api.metrics.add_metric(name="LoginsFailed", unit="Count", value=1)
+        api.count(LOGINS_FAILED)
         raise
-    api.metrics.add_metric(name="LoginsSucceeded", unit="Count", value=1)
+    api.count(LOGINS_SUCCEEDED)
     return json_response(200, tokens, NO_STORE)
 
 

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from libs.aws_clients import AwsClients
 from libs.config import settings
 from libs.container_loop import ContainerLoop
-from libs.http_function import metrics_namespace
 from libs.init_phase import end_init
+from libs.resources.metrics import EVENTS_RELAYED, metrics_namespace
 from libs.tracing import function_tracer
 from services.event_relay.stream_batch import relay_batch
 
@@ -44,7 +44,7 @@ async def relay(event: dict[str, Any]) -> dict[str, Any]:
             "resume_from": relayed.resume_from,
         },
     )
-    metrics.add_metric(name="EventsRelayed", unit="Count", value=relayed.published)
+    metrics.add_metric(name=EVENTS_RELAYED.name, unit="Count", value=relayed.published)
     return relayed.batch_response()
 
 

@@ -11,11 +11,12 @@ from libs.config import settings
 from libs.domain_events import read_bus_event
 from libs.queue_function import QueueFunction
 from libs.resources.events import NOTIFICATIONS_QUEUE, events_for
+from libs.resources.metrics import DUPLICATE_EVENTS_SKIPPED
 from services.notifications import notifying
 from services.notifications.channels import ChannelClients, channels_from_environment
 
 clients = ChannelClients()
-consumer = QueueFunction("notifications", clients=clients)
+consumer = QueueFunction("notifications-consumer", clients=clients)
 channels = channels_from_environment(clients, consumer.logger)
 # The events the bus's rules route to this queue: anything else is a fault, for the DLQ.
 ROUTED_EVENTS = events_for(NOTIFICATIONS_QUEUE)
@@ -31,7 +32,7 @@ async def notify(record: SQSRecord) -> None:
         extra={"event_id": event.event_id, "detail_type": event.DETAIL_TYPE, "outcome": outcome},
     )
     if outcome == "duplicate":
-        consumer.metrics.add_metric(name="DuplicateEventsSkipped", unit="Count", value=1)
+        consumer.metrics.add_metric(name=DUPLICATE_EVENTS_SKIPPED.name, unit="Count", value=1)
 
 
 handler = consumer.handler

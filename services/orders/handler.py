@@ -15,6 +15,7 @@ from libs.flag_client import FlagClient
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, decode_query, json_response
 from libs.problems import InvalidParam, NotFound, ValidationFailed
+from libs.resources.metrics import CURRENCY_DIMENSION, ORDER_VALUE, ORDERS_PLACED
 from services.orders import order_table, ordering
 from services.orders.models import ChangeStatus, OrderPage, OrderQuery, PlaceOrder
 
@@ -58,7 +59,8 @@ async def place_order() -> Response[str]:
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
     else:
-        api.metrics.add_metric(name="OrdersPlaced", unit="Count", value=1)
+        api.count(ORDERS_PLACED)
+        api.measure(ORDER_VALUE, order.total, **{CURRENCY_DIMENSION: order.currency})
     return json_response(201, order, headers)
 
 

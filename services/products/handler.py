@@ -14,6 +14,7 @@ from libs.config import settings
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, decode_query, json_response
 from libs.problems import NotFound
+from libs.resources.metrics import PRODUCTS_CREATED
 from services.products import catalog_table
 from services.products.models import ProductId, ProductInput, ProductPage, ProductQuery
 
@@ -56,7 +57,7 @@ async def create_product() -> Response[str]:
     product = body.as_product(uuid.uuid4().hex[:12])
     db = await api.clients.dynamodb()
     await catalog_table.create_product(db, settings().table_name, product)
-    api.metrics.add_metric(name="ProductsCreated", unit="Count", value=1)
+    api.count(PRODUCTS_CREATED)
     return json_response(201, product, {"Location": f"/products/{product.product_id}"})
 
 

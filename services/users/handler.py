@@ -11,6 +11,7 @@ from libs.caller import caller_of
 from libs.config import settings
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, empty_response, json_response
+from libs.resources.metrics import ACCOUNTS_DELETED, PROFILES_UPDATED
 from services.users import profiles
 from services.users.models import UpdateProfile
 
@@ -43,7 +44,7 @@ async def update_me() -> Response[str]:
         user_id=caller.user_id,
         change=change,
     )
-    api.metrics.add_metric(name="ProfilesUpdated", unit="Count", value=1)
+    api.count(PROFILES_UPDATED)
     return json_response(200, profile)
 
 
@@ -59,7 +60,7 @@ async def delete_me() -> Response[str]:
         correlation_id=api.correlation_id,
     )
     if removed:
-        api.metrics.add_metric(name="AccountsDeleted", unit="Count", value=1)
+        api.count(ACCOUNTS_DELETED)
     return empty_response(204)
 
 

@@ -42,6 +42,7 @@ def get_orders(api_url: str, authorization: str | None) -> requests.Response:
     return requests.get(f"{api_url}/orders", headers=headers, timeout=10)
 
 
+@pytest.mark.smoke
 def test_a_genuine_access_token_is_accepted(api_url: str, alice: SignedInUser) -> None:
     assert get_orders(api_url, f"Bearer {alice.access_token}").status_code == 200
 
@@ -106,12 +107,14 @@ def test_a_hostile_token_is_refused_before_the_function(
     assert "x-correlation-id" not in response.headers
 
 
+@pytest.mark.smoke
 def test_a_missing_authorization_header_is_refused(api_url: str) -> None:
     response = get_orders(api_url, None)
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
 
 
+@pytest.mark.smoke
 def test_public_routes_need_no_token(api_url: str) -> None:
     assert get_orders(api_url, None).status_code == 401
     assert requests.get(f"{api_url}/products", timeout=10).status_code == 200

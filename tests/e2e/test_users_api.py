@@ -74,6 +74,7 @@ async def test_a_user_without_a_profile_sees_the_defaults(
     }
 
 
+@pytest.mark.smoke
 async def test_updates_merge_into_the_profile_and_move_its_version(
     api_url: str, alice: SignedInUser
 ) -> None:

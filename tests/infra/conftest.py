@@ -64,6 +64,7 @@ def synthesize(name: str, outdir: Path, **context: str) -> Synthesized:
     return Synthesized(name, Path(app.synth().directory))
 
 
+REPOSITORY = "example-org/shop"
 CONNECTION_ARN = "arn:aws:codeconnections:us-east-1:123456789012:connection/example"
 
 
@@ -80,7 +81,10 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(
-        "pipeline", tmp_path_factory.mktemp("cdk-pipeline"), github_connection_arn=CONNECTION_ARN
+        "pipeline",
+        tmp_path_factory.mktemp("cdk-pipeline"),
+        github_connection_arn=CONNECTION_ARN,
+        github_repository=REPOSITORY,
     )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from libs.resources import metrics
 from libs.resources.api_routes import ROUTES
 from libs.resources.environments import ENVIRONMENTS
 from libs.resources.events import CONSUMER_QUEUES
 from libs.resources.functions import FUNCTIONS
-from libs.resources.slo import ALARMS, SLO
+from libs.resources.slo import ALARMS, BUSINESS_ALARMS, SLO
 from tests.infra.conftest import Synthesized
 
 
@@ -68,8 +69,11 @@ def test_table_throttles_queue_depth_and_any_dead_letter_alarm(synthesized: Synt
 
 def test_error_logs_are_counted_and_alarmed_for_every_function(synthesized: Synthesized) -> None:
     filters = synthesized.resources("AWS::Logs::MetricFilter", "Monitoring").values()
-    assert len(filters) == len(FUNCTIONS)
-    assert {f["Properties"]["FilterPattern"] for f in filters} == {'{ $.level = "ERROR" }'}
+    errors = [f for f in filters if f["Properties"]["FilterPattern"] == '{ $.level = "ERROR" }']
+    assert len(errors) == len(FUNCTIONS)
+    assert len({f["Properties"]["LogGroupName"]["Fn::ImportValue"] for f in errors}) == len(
+        FUNCTIONS
+    )
 
 
 def test_dashboards_overview_one_per_function_and_business(synthesized: Synthesized) -> None:
@@ -129,3 +133,104 @@ def test_a_stream_consumer_falling_behind_pages(synthesized: Synthesized) -> Non
         assert alarm["Threshold"] == ALARMS.stream_iterator_age_seconds * 1000
         assert "IteratorAge" in json.dumps(alarm["Metrics"])
         assert "Critical" in json.dumps(alarm["AlarmActions"])
+
+
+def alarms_described(synthesized: Synthesized, fragment: str) -> list[dict[str, Any]]:
+    """Every monitoring alarm whose description contains ``fragment``."""
+    return [
+        alarm["Properties"]
+        for alarm in synthesized.resources("AWS::CloudWatch::Alarm", "Monitoring").values()
+        if fragment in json.dumps(alarm["Properties"].get("AlarmDescription", ""))
+    ]
+
+
+def expressions(alarm: dict[str, Any]) -> list[str]:
+    return [m["Expression"] for m in alarm.get("Metrics", []) if "Expression" in m]
+
+
+def test_availability_alarm_pages_below_the_declared_objective(synthesized: Synthesized) -> None:
+    (alarm,) = alarms_described(synthesized, "API availability below")
+    assert alarm["Threshold"] == SLO.api_availability_percent
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    periods = {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert periods == {SLO.api_availability_minutes * 60}
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert names == {"5xx", "Count"}
+
+
+def test_every_function_has_a_memory_alarm_at_the_declared_share_of_its_size(
+    synthesized: Synthesized,
+) -> None:
+    filters = synthesized.resources("AWS::Logs::MetricFilter", "Monitoring").values()
+    report_filters = [
+        f["Properties"] for f in filters if "REPORT" in f["Properties"]["FilterPattern"]
+    ]
+    assert len(report_filters) == len(FUNCTIONS)
+    assert {f["MetricTransformations"][0]["MetricValue"] for f in report_filters} == {
+        "$max_memory_used"
+    }
+    alarms = alarms_described(synthesized, "peak memory above")
+    assert len(alarms) == len(FUNCTIONS)
+    environment = ENVIRONMENTS[synthesized.name]
+    for declaration in FUNCTIONS.values():
+        memory = environment.sizing(declaration).memory_mb
+        assert memory is not None
+        (alarm,) = [
+            a for a in alarms if a["AlarmDescription"].startswith(f"{declaration.service}:")
+        ]
+        assert alarm["Threshold"] == memory * ALARMS.memory_percent_of_size / 100
+
+
+def test_every_function_has_a_cold_start_rate_alarm(synthesized: Synthesized) -> None:
+    alarms = alarms_described(synthesized, "started a container")
+    assert len(alarms) == len(FUNCTIONS)
+    for alarm in alarms:
+        assert alarm["Threshold"] == ALARMS.cold_start_percent
+        stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+        cold = next(s for s in stats if s["Metric"]["MetricName"] == "ColdStart")
+        assert {d["Name"] for d in cold["Metric"]["Dimensions"]} == {"function_name", "service"}
+        assert cold["Period"] == ALARMS.cold_start_minutes * 60
+
+
+def test_business_failure_rate_alarms_use_the_declared_thresholds(
+    synthesized: Synthesized,
+) -> None:
+    for (succeeded, failed), threshold in (
+        (metrics.ORDER_FAILURE_RATE, BUSINESS_ALARMS.order_failure_percent),
+        (metrics.REGISTRATION_FAILURE_RATE, BUSINESS_ALARMS.registration_failure_percent),
+    ):
+        (alarm,) = alarms_described(synthesized, f"{failed.title}: more than")
+        assert alarm["Threshold"] == threshold
+        names = {
+            m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m
+        }
+        assert names == {succeeded.name, failed.name}
+
+
+def test_a_revenue_drop_alarm_per_declared_currency(synthesized: Synthesized) -> None:
+    alarms = alarms_described(synthesized, "Revenue in")
+    assert len(alarms) == len(BUSINESS_ALARMS.revenue_currencies)
+    for currency in BUSINESS_ALARMS.revenue_currencies:
+        (alarm,) = [a for a in alarms if f"Revenue in {currency}" in a["AlarmDescription"]]
+        assert alarm["ComparisonOperator"] == "LessThanLowerThreshold"
+        width = BUSINESS_ALARMS.revenue_band_standard_deviations
+        assert expressions(alarm) == [f"ANOMALY_DETECTION_BAND(revenue, {width})"]
+        (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+        assert stat["Metric"]["MetricName"] == metrics.ORDER_VALUE.name
+        assert {"Name": metrics.CURRENCY_DIMENSION, "Value": currency} in stat["Metric"][
+            "Dimensions"
+        ]
+        assert stat["Period"] == BUSINESS_ALARMS.revenue_period_minutes * 60
+
+
+def test_the_business_dashboard_shows_every_declared_business_metric(
+    synthesized: Synthesized,
+) -> None:
+    dashboards = synthesized.resources("AWS::CloudWatch::Dashboard", "Monitoring")
+    body = next(
+        json.dumps(d["Properties"]["DashboardBody"])
+        for d in dashboards.values()
+        if "business" in json.dumps(d["Properties"].get("DashboardName", ""))
+    )
+    for metric in (*metrics.BUSINESS_DASHBOARD, metrics.ORDER_VALUE):
+        assert metric.name in body

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from stacks.app import build_app
-from tests.infra.conftest import CONNECTION_ARN, Synthesized
+from tests.infra.conftest import CONNECTION_ARN, REPOSITORY, Synthesized
 
 
 def stages(pipeline: Synthesized) -> list[dict[str, Any]]:
@@ -22,6 +22,7 @@ def test_source_is_the_github_connection(pipeline: Synthesized) -> None:
     (source,) = stages(pipeline)[0]["Actions"]
     assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
     assert source["Configuration"]["ConnectionArn"] == CONNECTION_ARN
+    assert source["Configuration"]["FullRepositoryId"] == REPOSITORY
     assert source["Configuration"]["BranchName"] == "main"
 
 
@@ -62,9 +63,36 @@ def test_each_stage_holds_the_whole_system_checked_by_cdk_nag(pipeline: Synthesi
     assert pipeline.findings() == []
 
 
-def test_the_pipeline_refuses_to_build_without_a_connection(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="github_connection_arn"):
-        build_app({"env": "pipeline"}, str(tmp_path))
+def test_the_smoke_tests_run_against_dev_before_the_approval(pipeline: Synthesized) -> None:
+    # Given the Dev stage's actions
+    dev = next(stage for stage in stages(pipeline) if stage["Name"] == "Dev")
+    last = max(dev["Actions"], key=lambda action: action["RunOrder"])
+    # Then its last action is the smoke tests, run in CodeBuild with the stage's outputs
+    assert last["Name"] == "SmokeTests"
+    projects = pipeline.resources("AWS::CodeBuild::Project").values()
+    (spec,) = [
+        json.loads(p["Properties"]["Source"]["BuildSpec"])
+        for p in projects
+        if "-m smoke" in p["Properties"]["Source"]["BuildSpec"]
+    ]
+    commands = spec["phases"]["build"]["commands"]
+    assert commands[0].startswith("uv run python -m stacks outputs-from-env")
+    assert "EMULATOR=aws" in commands[1]
+    assert "pytest -m smoke" in commands[1]
+    variables = json.loads(last["Configuration"]["EnvironmentVariables"])
+    assert {v["name"] for v in variables} >= {"ApiUrl", "UserPoolId", "UserPoolClientId", "Region"}
+
+
+@pytest.mark.parametrize(
+    "context",
+    [{}, {"github_connection_arn": CONNECTION_ARN}, {"github_repository": REPOSITORY}],
+    ids=["neither", "no-repository", "no-connection"],
+)
+def test_the_pipeline_refuses_to_build_without_its_source(
+    tmp_path: Path, context: dict[str, str]
+) -> None:
+    with pytest.raises(ValueError, match=r"github_connection_arn=.*github_repository"):
+        build_app({"env": "pipeline", **context}, str(tmp_path))
 
 
 def test_an_unknown_environment_is_refused(tmp_path: Path) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from libs.origin_check import ROTATE_EVERY
 from libs.resources.environments import ENVIRONMENTS
 from libs.resources.events import EVENTS
-from libs.resources.functions import FUNCTIONS
+from libs.resources.functions import FUNCTIONS, ORIGIN_SECRET_ROTATION
 from stacks.functions import publishable_sources
 from tests.infra.conftest import Synthesized
 
@@ -258,3 +259,51 @@ def test_only_prod_reads_the_origin_secret_and_only_that_secret(
         (statement,) = statements_with_action(prod, service, "secretsmanager:GetSecretValue")
         assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
         assert "OriginSecret" in json.dumps(statement["Resource"])
+
+
+def test_prod_rotates_the_origin_secret_and_updates_only_its_distribution(
+    prod: Synthesized,
+) -> None:
+    # Given prod's rotation schedule of the origin secret
+    (schedule,) = prod.resources("AWS::SecretsManager::RotationSchedule", "Api").values()
+    properties = schedule["Properties"]
+    assert properties["RotationRules"]["ScheduleExpression"] == f"rate({ROTATE_EVERY.days} days)"
+    assert "OriginSecret" in json.dumps(properties["SecretId"])
+    # Then its function may touch that secret and CloudFront's distribution, nothing else
+    function_id = properties["RotationLambdaARN"]["Fn::GetAtt"][0]
+    function = prod.resources("AWS::Lambda::Function", "Api")[function_id]["Properties"]
+    assert function["Handler"] == ORIGIN_SECRET_ROTATION.handler
+    assert function["Architectures"] == ["arm64"]
+    policies = prod.resources("AWS::IAM::Policy", "Api").values()
+    (policy,) = [p for p in policies if "OriginSecretRotation" in json.dumps(p["Properties"])]
+    granted = {
+        action: json.dumps(statement["Resource"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+    }
+    for action in ORIGIN_SECRET_ROTATION.actions_on("secretsmanager"):
+        assert "OriginSecret" in granted[action]
+    for action in ORIGIN_SECRET_ROTATION.actions_on("cloudfront"):
+        assert ":distribution/" in granted[action]
+    assert set(granted) == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *ORIGIN_SECRET_ROTATION.actions_on("secretsmanager"),
+        *ORIGIN_SECRET_ROTATION.actions_on("cloudfront"),
+    }
+
+
+def test_a_failed_rotation_pages(prod: Synthesized) -> None:
+    alarms = prod.resources("AWS::CloudWatch::Alarm", "Monitoring").values()
+    (alarm,) = [
+        a["Properties"]
+        for a in alarms
+        if "rotation failed" in json.dumps(a["Properties"].get("AlarmDescription", ""))
+    ]
+    assert alarm["MetricName"] == "Errors"
+    assert alarm["Threshold"] == 0
+    assert "Critical" in json.dumps(alarm["AlarmActions"])
+
+
+def test_dev_has_no_origin_secret_to_rotate(dev: Synthesized) -> None:
+    assert dev.resources("AWS::SecretsManager::RotationSchedule") == {}

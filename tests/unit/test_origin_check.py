@@ -22,14 +22,15 @@ SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:origin-AbCdEf
 class SecretStore:
     """Secrets Manager's answers for the origin secret, counting the reads."""
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, previous: str | None = None) -> None:
         self.value = value
+        self.previous = previous  # admitted too, as in the hours after a rotation
         self.reads = 0
 
-    async def read(self, secret_id: str) -> str:
+    async def read(self, secret_id: str) -> tuple[str, ...]:
         assert secret_id == SECRET_ARN
         self.reads += 1
-        return self.value
+        return (self.value,) if self.previous is None else (self.value, self.previous)
 
 
 class Clock:
@@ -109,7 +110,7 @@ async def test_a_rotated_secret_is_read_again_but_not_on_every_mismatch() -> Non
 
 
 async def test_an_unreadable_secret_answers_503_problem() -> None:
-    async def unreachable(secret_id: str) -> str:
+    async def unreachable(secret_id: str) -> tuple[str, ...]:
         raise EndpointConnectionError(endpoint_url="https://secretsmanager")
 
     check = OriginCheck(SECRET_ARN, unreachable)
@@ -154,3 +155,14 @@ def test_an_http_function_behind_cloudfront_refuses_a_direct_request(
     # And CloudFront's request does
     through_cloudfront = api.handler(event({"x-origin-verify": "s3cret"}), Context())
     assert through_cloudfront["statusCode"] == 200
+
+
+async def test_during_a_rotation_the_previous_value_is_admitted_beside_the_current() -> None:
+    # Given a secret just rotated: CloudFront's edges send either value for a while
+    store = SecretStore("new", previous="old")
+    check = OriginCheck(SECRET_ARN, store.read, clock=Clock())
+    # Then both pass, read once, and anything else is still refused
+    assert await check.admits({"x-origin-verify": "new"})
+    assert await check.admits({"x-origin-verify": "old"})
+    assert not await check.admits({"x-origin-verify": "older"})
+    assert store.reads == 1

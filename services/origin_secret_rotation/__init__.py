@@ -1,0 +1,1 @@
+"""Rotation of the origin-verify secret that CloudFront and the API share."""
