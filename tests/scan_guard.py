@@ -9,9 +9,9 @@ import pytest
 from emulator.moto_operations import function_operations, table_wide_reads
 
 
-def refuse_table_wide_reads(before: Counter[str], during: str) -> None:
-    """Fail unless no function sent a Scan since the count ``before`` was taken."""
-    sent = table_wide_reads(before, function_operations())
+def refuse_table_wide_reads(before: Counter[str], endpoint_url: str, during: str) -> None:
+    """Fail unless no function sent a Scan to ``endpoint_url`` since ``before`` was counted."""
+    sent = table_wide_reads(before, function_operations(endpoint_url))
     if sent:
         pytest.fail(
             f"functions sent {sent} during {during}: a request path reads by key or Query, "

@@ -46,14 +46,16 @@ async def test_a_function_scan_is_counted_and_fails_the_guard(
 ) -> None:
     # Given a table and the count of what functions sent so far
     table = await create_streamed_table(own_moto_dynamodb, "guard")
-    before = function_operations()
+    before = function_operations(own_moto.endpoint_url)
     # When a function scans it
     await function.invoke(call(own_moto, "scan", TableName=table))
     # Then the Scan is counted as a function's
-    assert table_wide_reads(before, function_operations()) == {"Scan": 1}
+    assert table_wide_reads(before, function_operations(own_moto.endpoint_url)) == {"Scan": 1}
+    # And only to that moto: another endpoint's count (the session's, say) is untouched
+    assert function_operations("http://127.0.0.1:1") == {}
     # And the guard the end-to-end suite runs fails, naming the operation
     with pytest.raises(pytest.fail.Exception, match="Scan"):
-        refuse_table_wide_reads(before, "this test")
+        refuse_table_wide_reads(before, own_moto.endpoint_url, "this test")
 
 
 async def test_a_function_query_and_a_test_scan_pass_the_guard(
@@ -61,7 +63,7 @@ async def test_a_function_query_and_a_test_scan_pass_the_guard(
 ) -> None:
     # Given a table and the count of what functions sent so far
     table = await create_streamed_table(own_moto_dynamodb, "guard")
-    before = function_operations()
+    before = function_operations(own_moto.endpoint_url)
     # When a function queries one partition and the test itself scans the table
     key = {":pk": {"S": "USER#1"}}
     await function.invoke(
@@ -76,7 +78,7 @@ async def test_a_function_query_and_a_test_scan_pass_the_guard(
     )
     await own_moto_dynamodb.scan(TableName=table)
     # Then the Query is counted, no Scan is, and the guard passes
-    after = function_operations()
+    after = function_operations(own_moto.endpoint_url)
     assert after["Query"] - before["Query"] == 1
     assert table_wide_reads(before, after) == {}
-    refuse_table_wide_reads(before, "this test")
+    refuse_table_wide_reads(before, own_moto.endpoint_url, "this test")
