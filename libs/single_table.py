@@ -81,6 +81,13 @@ def kind_attributes(entity: str, *, now: float | None = None) -> Item:
     return attributes
 
 
+def written_at(item: Item, now: float | None) -> Item:
+    """``item`` with its lifetime counted from ``now`` (epoch seconds; None: left as it is)."""
+    if now is None:
+        return item
+    return {**item, **kind_attributes(item["entity"]["S"], now=now)}
+
+
 def from_item(item: Mapping[str, Any], record_type: type[T]) -> T:
     """A DynamoDB item decoded and validated as ``record_type`` (key attributes ignored)."""
     return msgspec.convert({k: from_attribute(v) for k, v in item.items()}, type=record_type)

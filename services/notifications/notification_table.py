@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from libs.single_table import Item, Page, from_item, query_page, to_item
+from libs.single_table import Item, Page, from_item, query_page, to_item, written_at
 from libs.table_keys import PK, SK, as_key, profile_key, user_partition
 from services.notifications.models import Notification, ProcessedMarker, Recipient
 
@@ -35,6 +35,25 @@ def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, 
 def marker_key(event_id: str) -> dict[str, str]:
     """Table key of the marker saying an event was handled."""
     return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
+
+
+def marker_item(marker: ProcessedMarker, *, now: float | None = None) -> Item:
+    """The marker saying ``marker.event_id`` was handled, as a table item that expires.
+
+    ``now``: when it is written (epoch seconds; default the current time).
+    """
+    return written_at(to_item(marker, **marker_key(marker.event_id), entity="ProcessedMarker"), now)
+
+
+def notification_item(notification: Notification, *, now: float | None = None) -> Item:
+    """A notification as a table item under its user, in time order, that expires.
+
+    ``now``: when it is written (epoch seconds; default the current time).
+    """
+    key = notification_key(
+        notification.user_id, notification.created_at, notification.notification_id
+    )
+    return written_at(to_item(notification, **key, entity="Notification"), now)
 
 
 async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
@@ -92,18 +111,14 @@ async def store_notification(
         {
             "Put": {
                 "TableName": table,
-                "Item": to_item(marker, **marker_key(marker.event_id), entity="ProcessedMarker"),
+                "Item": marker_item(marker),
                 "ConditionExpression": "attribute_not_exists(#pk)",
                 "ExpressionAttributeNames": {"#pk": PK},
             }
         }
     ]
     if notification is not None:
-        key = notification_key(
-            notification.user_id, notification.created_at, notification.notification_id
-        )
-        item = to_item(notification, **key, entity="Notification")
-        writes.append({"Put": {"TableName": table, "Item": item}})
+        writes.append({"Put": {"TableName": table, "Item": notification_item(notification)}})
     try:
         await db.transact_write_items(TransactItems=writes)
     except db.exceptions.TransactionCanceledException as error:

@@ -10,7 +10,7 @@ import msgspec
 from libs.domain_events import DomainEvent
 from libs.outbox import outbox_put
 from libs.problems import Conflict
-from libs.single_table import Item, Page, from_item, query_page, string_values, to_item
+from libs.single_table import Item, Page, from_item, query_page, string_values, to_item, written_at
 from libs.table_keys import (
     GSI1,
     GSI1PK,
@@ -41,6 +41,17 @@ def order_item(order: Order) -> Item:
         **user_orders_keys(order.user_id, order.created_at, order.order_id),
         entity="Order",
     )
+
+
+def idempotency_item(
+    user_id: str, key: str, record: IdempotencyRecord, *, now: float | None = None
+) -> Item:
+    """The item recording which order ``user_id``'s Idempotency-Key ``key`` made, expiring.
+
+    ``now``: when it is written (epoch seconds; default the current time).
+    """
+    item = to_item(record, **idempotency_key(user_id, key), entity="IdempotencyRecord")
+    return written_at(item, now)
 
 
 async def catalog_prices(
@@ -83,7 +94,7 @@ async def insert_order(
     writes: list[Any] = [{"Put": {"TableName": table, "Item": order_item(order), **condition}}]
     if idempotency is not None:
         key, record = idempotency
-        item = to_item(record, **idempotency_key(order.user_id, key), entity="IdempotencyRecord")
+        item = idempotency_item(order.user_id, key, record)
         writes.append({"Put": {"TableName": table, "Item": item, **condition}})
     writes += [outbox_put(table, event) for event in events]
     try:

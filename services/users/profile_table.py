@@ -10,7 +10,7 @@ from msgspec import UNSET
 from libs.domain_events import DomainEvent
 from libs.outbox import outbox_put
 from libs.problems import Conflict
-from libs.single_table import Item, from_item, to_attribute
+from libs.single_table import Item, from_item, to_attribute, to_item
 from libs.table_keys import PK, as_key, profile_key
 from services.users.models import Preferences, StoredProfile, UpdateProfile
 
@@ -61,6 +61,15 @@ class _UpdateExpression(msgspec.Struct):
         """The UpdateExpression."""
         removes = f" REMOVE {', '.join(self.removes)}" if self.removes else ""
         return f"SET {', '.join(self.sets)}{removes}"
+
+
+def profile_item(profile: StoredProfile) -> Item:
+    """A stored profile as the table item ``update_profile`` leaves (kept: no lifetime).
+
+    ``update_profile`` builds the item attribute by attribute in one UpdateItem, so it can merge
+    and guard the version; this is the same item whole, for bulk loads.
+    """
+    return to_item(profile, **profile_key(profile.user_id), entity=ENTITY)
 
 
 def to_profile(item: Item) -> StoredProfile:
