@@ -15,6 +15,11 @@ default:
 dev *args:
     uv run python -m emulator {{args}}
 
+# Fill the running `just dev` with a shop's data in bulk, as the services write it:
+# `just seed --orders 100000 --users 5000 --products 2000` (or `--data large`); see docs/local-data.md.
+seed *args:
+    uv run python -m emulator.bulk_seed {{args}}
+
 # Lint, type-check, then every test (unit, integration, end-to-end).
 test: lint
     uv run pytest
@@ -71,6 +76,7 @@ bench *args:
     uv run --group bench python -m bench {{args}}
 
 # Locust against the local stack (or `--outputs FILE` of a deployed stage), gated by the SLOs.
-# `just load --users 40 --duration 2m`; reports go to loadtests/results/.
+# `just load --users 40 --duration 2m`; `--data large` runs it on an empty, then a seeded table
+# and compares them; reports go to loadtests/results/.
 load *args:
     uv run --group load python -m loadtests {{args}}

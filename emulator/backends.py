@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from emulator.moto_bulk_put import serve_bulk_put
 from emulator.moto_cognito import patch_moto_cognito
 from emulator.moto_memory import limit_moto_memory
 from emulator.moto_operations import count_function_operations
@@ -200,6 +201,7 @@ def _start_moto(region: str) -> Backend:
     query_by_partition()
     speed_up_moto()
     patch_moto_cognito()
+    serve_bulk_put(_DYNAMODB_LOCK)
     # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Port 0: the OS picks a free port at bind time, so two emulators can never race for one.

@@ -5,6 +5,10 @@ first step that breaches an SLO. It exits non-zero when the first step breaches 
 its p95/p99 objective, the error rate over the 5xx budget) or when any step saw a 5xx. Writes
 ``summary.md``/``summary.json`` (rate, latency per route against the SLO, errors, CPU per
 component, CPU pressure, load average) and ``latency.png``, plus Locust's reports and CSVs.
+
+``--data large`` runs the steps twice in one run: on the stack as it starts, then again after a
+bulk seed of a shop's data (``emulator.bulk_seed``; the load's own accounts are among its users),
+and adds both sets side by side to the summary (``loadtests.data_sets``).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from typing import Any
 
 from aiobotocore.session import get_session
 
+from emulator.bulk_seed import DATA_SETS, SeedReport, ShopSize, seed_shop
 from emulator.local_stack import LocalStack
 from emulator.provision import StackOutputs
 from emulator.seed import seed_demo_data
+from libs.resources.user_pool import ADMIN_GROUP
 from loadtests.capacity import (
     TARGET_P99_MS,
     StepResult,
@@ -44,6 +50,7 @@ from loadtests.cpu_usage import (
     cpu_pressure,
     load_average,
 )
+from loadtests.data_sets import PeakMemory, comparison_document, comparison_markdown, peak_rss_mib
 from loadtests.emulator_floor import measure_floor
 from loadtests.slo_gate import (
     evaluate,
@@ -60,6 +67,7 @@ PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
 # latency stays under a third of a second, not so many that logging them in dominates.
 TASKS_PER_USER = 3.0
 CPU_SAMPLE_SECONDS = 1.0
+_LARGE = DATA_SETS["large"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +78,7 @@ class Target:
     user_pool_id: str
     endpoint_url: str | None
     region: str
-    outputs: StackOutputs | None = None  # the local stack's, for the emulator floor
+    outputs: StackOutputs | None = None  # the local stack's, for the emulator floor and seeds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,35 +90,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     users = [args.users or _users_for(rate) for rate in rates]
     command = shlex.join(["uv", "run", "just", "load", *(sys.argv[1:] if argv is None else argv)])
+    size = _seed_size(args)
+    if size is not None and args.outputs:
+        raise SystemExit("--data large seeds the local stack this run starts; drop --outputs")
+    data_sets: dict[str, Any] | None = None
     with _console_apart(args.out / "stack.log"), _target(args) as (target, processes):
         accounts = asyncio.run(
             create_accounts(max(users), target.user_pool_id, target.endpoint_url, target.region)
         )
         users_file = args.out / "accounts.json"
         users_file.write_text(json.dumps(accounts))
-        if args.warm_up not in ("0", "0s"):
-            # At the fastest step's rate: each container's first invocation creates its clients
-            # and loads their models, and the busy functions scale out (as Lambda does) before
-            # any step is measured, instead of paying cold starts inside one.
-            prefix = args.out / "warm-up"
-            _run_step(
-                args, target, processes, users_file, prefix, rates[-1], users[-1], args.warm_up
-            )
         # Which process is which, for a profiler (py-spy record -p PID) during the steps.
         (args.out / "processes.json").write_text(json.dumps(processes.describe(), indent=2))
-        steps: list[StepResult] = []
-        histories: list[tuple[str, Path]] = []
-        for rate, count in zip(rates, users, strict=True):
-            name = f"{rate:.0f}rps" if rate is not None else "shopper"
-            prefix = args.out / f"load-{name}"
-            step = _run_step(
-                args, target, processes, users_file, prefix, rate, count, args.duration
+        steps, histories = _run_steps(args, target, processes, users_file, rates, users, "")
+        if size is not None:
+            empty_steps, memory = steps, {"empty": _peak_memory(processes)}
+            report = _seed(target, size, accounts)
+            steps, large_histories = _run_steps(
+                args, target, processes, users_file, rates, users, "large-"
             )
-            steps.append(step)
-            histories.append((name, Path(f"{prefix}_stats_history.csv")))
-            print(_step_line(step), flush=True)
-            if not step.within_slo:
-                break
+            histories += [(f"large {name}", path) for name, path in large_histories]
+            memory["large"] = _peak_memory(processes)
+            data_sets = _data_sets(empty_steps, steps, report, memory)
         floor = (
             asyncio.run(measure_floor(target.outputs, processes.emulator_cpu_seconds))
             if args.floor and target.outputs is not None
@@ -124,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         p99_ms=args.p99_ms,
         floor=floor,
     )
-    (args.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
     markdown = summary_markdown(document)
+    if data_sets is not None:
+        document["data_sets"] = data_sets
+        markdown += "\n" + comparison_markdown(data_sets)
+    (args.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "summary.md").write_text(markdown)
     latency_chart(histories, args.out / "latency.png")
     print()
@@ -134,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     later_5xx = sum(step.server_errors for step in steps[1:])
     if later_5xx:
         problems.append(f"{later_5xx} responses were 5xx in the later steps")
+    if data_sets is not None and not data_sets["passed"]:
+        problems.append("the large data set: a route over its p50 ratio or its SLO (see above)")
     if not problems:
         print("PASS: every route within its SLO, no 5xx")
         return 0
@@ -188,8 +194,110 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after the steps, measure the emulator alone (GetItem, Query) for comparison",
     )
+    parser.add_argument(
+        "--data",
+        choices=("empty", *DATA_SETS),
+        default="empty",
+        help="'large': run the steps on the stack as started, then again after a bulk seed of "
+        f"a shop ({_LARGE.orders:,} orders, {_LARGE.users:,} users, {_LARGE.products:,} "
+        "products), and compare the two",
+    )
+    parser.add_argument("--seed-orders", type=int, help="orders the seed writes (with --data)")
+    parser.add_argument("--seed-users", type=int, help="users the seed writes (with --data)")
+    parser.add_argument("--seed-products", type=int, help="products the seed writes (with --data)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where reports are written")
     return parser
+
+
+def _run_steps(
+    args: argparse.Namespace,
+    target: Target,
+    processes: StackProcesses,
+    users_file: Path,
+    rates: list[float | None],
+    users: list[int],
+    label: str,
+) -> tuple[list[StepResult], list[tuple[str, Path]]]:
+    """The warm-up, then each step, lowest rate first, until one breaches an SLO."""
+    if args.warm_up not in ("0", "0s"):
+        # At the fastest step's rate: each container's first invocation creates its clients
+        # and loads their models, and the busy functions scale out (as Lambda does) before
+        # any step is measured, instead of paying cold starts inside one.
+        prefix = args.out / f"{label}warm-up"
+        _run_step(args, target, processes, users_file, prefix, rates[-1], users[-1], args.warm_up)
+    steps: list[StepResult] = []
+    histories: list[tuple[str, Path]] = []
+    for rate, count in zip(rates, users, strict=True):
+        name = f"{rate:.0f}rps" if rate is not None else "shopper"
+        prefix = args.out / f"{label}load-{name}"
+        step = _run_step(args, target, processes, users_file, prefix, rate, count, args.duration)
+        steps.append(step)
+        histories.append((name, Path(f"{prefix}_stats_history.csv")))
+        print(_step_line(step), flush=True)
+        if not step.within_slo:
+            break
+    return steps, histories
+
+
+# -- the large data set (kept apart from the rest of the summary) ------------------------------
+
+
+def _seed_size(args: argparse.Namespace) -> ShopSize | None:
+    """The shop ``--data`` and the ``--seed-*`` options ask for (None: no seed)."""
+    if args.data == "empty":
+        return None
+    named = DATA_SETS[args.data]
+    return ShopSize(
+        orders=args.seed_orders if args.seed_orders is not None else named.orders,
+        users=args.seed_users if args.seed_users is not None else named.users,
+        products=args.seed_products if args.seed_products is not None else named.products,
+    )
+
+
+def _seed(target: Target, size: ShopSize, accounts: list[dict[str, Any]]) -> SeedReport:
+    """Bulk-seed the local stack; the load's accounts are among the seeded users."""
+    if target.outputs is None or target.endpoint_url is None:
+        raise SystemExit("--data large needs the local stack (moto)")
+    print(f"seeding {size.orders:,} orders, {size.users:,} users ...", flush=True)
+    report = asyncio.run(
+        seed_shop(
+            target.endpoint_url,
+            target.region,
+            target.outputs.table_name,
+            size,
+            user_ids=[account["userId"] for account in accounts],
+        )
+    )
+    print(f"  {report.line()}", flush=True)
+    return report
+
+
+def _peak_memory(processes: StackProcesses) -> PeakMemory:
+    """The emulator's and the gateway's (this process's) peak resident memory so far."""
+    emulator = processes.emulator
+    return PeakMemory(
+        emulator_mib=peak_rss_mib(emulator if emulator is not None else os.getpid()),
+        gateway_mib=peak_rss_mib(os.getpid()),
+        same_process=emulator is None,
+    )
+
+
+def _data_sets(
+    empty: list[StepResult],
+    large: list[StepResult],
+    report: SeedReport,
+    memory: dict[str, PeakMemory],
+) -> dict[str, Any]:
+    """Both data sets side by side, from the fastest step each set ran at its lowest rate."""
+    seed = {
+        "orders": report.size.orders,
+        "users": report.size.users,
+        "products": report.size.products,
+        "items": report.items,
+        "seconds": round(report.seconds, 1),
+        "items_per_second": round(report.items_per_second),
+    }
+    return comparison_document(empty[0].routes, large[0].routes, seed=seed, memory=memory)
 
 
 @contextmanager
@@ -371,18 +479,22 @@ def _step_line(step: StepResult) -> str:
 
 
 async def create_accounts(
-    count: int, pool_id: str, endpoint: str | None, region: str
-) -> list[dict[str, str]]:
-    """Confirmed users made through Cognito's admin API (faster than registering each)."""
+    count: int, pool_id: str, endpoint: str | None, region: str, *, admins: int = 1
+) -> list[dict[str, Any]]:
+    """Confirmed users made through Cognito's admin API (faster than registering each).
+
+    ``count`` shoppers, then ``admins`` more in the admin group (``"admin": true``).
+    """
     options: dict[str, Any] = {"region_name": region}
     if endpoint:
         options["endpoint_url"] = endpoint
     run = uuid.uuid4().hex[:8]
     async with get_session().create_client("cognito-idp", **options) as cognito:
 
-        async def create(index: int) -> dict[str, str]:
-            email = f"load-{run}-{index}@example.com"
-            await cognito.admin_create_user(
+        async def create(index: int) -> dict[str, Any]:
+            admin = index >= count
+            email = f"load-{run}-{'admin-' if admin else ''}{index}@example.com"
+            created = await cognito.admin_create_user(
                 UserPoolId=pool_id,
                 Username=email,
                 UserAttributes=[
@@ -394,9 +506,19 @@ async def create_accounts(
             await cognito.admin_set_user_password(
                 UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True
             )
-            return {"email": email, "password": PASSWORD}
+            if admin:
+                await cognito.admin_add_user_to_group(
+                    UserPoolId=pool_id, Username=email, GroupName=ADMIN_GROUP
+                )
+            attributes = {a["Name"]: a["Value"] for a in created["User"].get("Attributes", [])}
+            return {
+                "email": email,
+                "password": PASSWORD,
+                "userId": attributes.get("sub", ""),
+                "admin": admin,
+            }
 
-        return list(await asyncio.gather(*(create(i) for i in range(count))))
+        return list(await asyncio.gather(*(create(i) for i in range(count + admins))))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from loadtests.cpu_usage import (
 )
 from loadtests.cpu_usage import LOAD_GENERATOR as LOAD_GENERATOR_COMPONENT
 from loadtests.emulator_floor import FloorResult
-from loadtests.slo_gate import RouteStats, Verdict
+from loadtests.slo_gate import RouteStats, Verdict, route_key
 
 TARGET_RPS: Final = 150.0
 TARGET_P99_MS: Final = 100.0
@@ -310,7 +310,7 @@ def cpu_bound_rps(cores: Mapping[str, float], rps: float, cpu_count: int) -> flo
 
 def _step_document(step: StepResult, slo: ServiceLevelObjectives, cpu_count: int) -> dict[str, Any]:
     def route_document(row: RouteStats) -> dict[str, Any]:
-        objective = slo.latency_of(row.route)
+        objective = slo.latency_of(route_key(row.route))
         return {
             "route": row.route,
             "requests": row.requests,

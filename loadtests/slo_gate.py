@@ -38,6 +38,14 @@ class Verdict:
         return not self.breaches
 
 
+def route_key(name: str) -> str:
+    """The route key of a request name: ``GET /products (all)`` is a variant of ``GET /products``.
+
+    A variant (a parenthesized suffix) is reported on its own line, judged by its route's SLO.
+    """
+    return name.split(" (", 1)[0]
+
+
 def evaluate(
     stats: Iterable[RouteStats],
     server_errors: int,
@@ -47,7 +55,7 @@ def evaluate(
     rows = list(stats)
     breaches = []
     for row in rows:
-        objective = slo.latency_of(row.route)
+        objective = slo.latency_of(route_key(row.route))
         if row.p95_ms > objective.p95_ms:
             breaches.append(f"{row.route}: p95 {row.p95_ms:.0f} ms > {objective.p95_ms} ms")
         if row.p99_ms > objective.p99_ms:
