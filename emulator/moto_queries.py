@@ -8,6 +8,13 @@ written with that index hash value (kept per index as items are put or updated).
 applies every condition, sort and page to those candidates, so answers are unchanged; only the
 items it looks at are fewer.
 
+Within a partition moto then sorts every candidate by comparing its DynamoType wrappers (each
+comparison converts both values again): a page of a 2,000-product catalog took ~200 ms, all but
+a little of it sorting. A query with no sort-key condition and no legacy QueryFilter reads the
+partition in order from its start key and stops after ``Limit`` items plus one (which tells moto
+that more exist), so here the candidates are sorted on their plain values and moto gets just that
+window: the same page, the same LastEvaluatedKey.
+
 Relies on moto serving one DynamoDB request at a time (``emulator.backends`` serializes them).
 """
 
@@ -17,6 +24,7 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -53,6 +61,7 @@ def _narrowed(query: Callable[..., Any]) -> Callable[..., Any]:
         candidates = _candidates(table, arguments)
         if candidates is None:
             return query(table, *args, **kwargs)
+        candidates = _page_window(table, candidates, arguments)
         # moto's query reads the table through all_items(): for this call, the candidates.
         table.all_items = lambda: candidates  # type: ignore[method-assign]
         try:
@@ -97,6 +106,69 @@ def _candidates(table: Table, arguments: dict[str, Any]) -> list[Item] | None:
         else:
             candidates.append(item)
     return candidates
+
+
+def _page_window(table: Table, candidates: list[Item], arguments: dict[str, Any]) -> list[Item]:
+    """The candidates moto's loop can reach: from the start key on, ``Limit`` + 1 of them.
+
+    Only for a query moto pages without looking at each item (no sort-key condition, no
+    QueryFilter) and whose sort keys are strings or numbers; else all the candidates.
+    """
+    limit = arguments.get("limit")
+    if (
+        not limit
+        or arguments.get("range_comparison")
+        or arguments.get("range_key_conditions")
+        or arguments.get("filter_kwargs")
+    ):
+        return candidates
+    hash_attributes, range_attributes = _sort_attributes(table, arguments.get("index_name"))
+    if range_attributes[0] is None:
+        return candidates
+    names = table._generate_attr_to_sort_by(hash_attributes, range_attributes)
+    try:
+        keyed = [(tuple(_plain(item.attrs[name]) for name in names), item) for item in candidates]
+    except (KeyError, TypeError):
+        return candidates  # a key of another type, or missing: leave it all to moto
+    keyed.sort(key=lambda pair: pair[0])
+    ordered = [item for _, item in keyed]
+    forward = arguments.get("scan_index_forward", True) is not False
+    if not forward:
+        ordered.reverse()
+    start = 0
+    start_key = arguments.get("exclusive_start_key")
+    if start_key:
+        # Items up to the start key come first in the order, then none: search for the boundary.
+        low, high = 0, len(ordered)
+        while low < high:
+            middle = (low + high) // 2
+            before = table._item_comes_before_dct(
+                ordered[middle], start_key, hash_attributes, range_attributes, forward
+            )
+            low, high = (middle + 1, high) if before else (low, middle)
+        start = low
+    return ordered[start : start + int(limit) + 1]
+
+
+def _sort_attributes(table: Table, index_name: str | None) -> tuple[list[str], list[str | None]]:
+    """The hash and range attributes moto's query sorts a partition by (as it builds them)."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    if index_name is None or index is None:
+        return [table.hash_key_attr], [table.range_key_attr]
+    hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    ranges: list[str | None] = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+    if not ranges:
+        return [*hashes, table.hash_key_attr], [None]
+    return [*hashes, table.hash_key_attr], [*ranges, table.range_key_attr]
+
+
+def _plain(value: DynamoType) -> Any:
+    """A key value as moto orders it (its cast value), for strings and numbers only."""
+    if value.type == "S":
+        return value.value
+    if value.type == "N":
+        return Decimal(value.value)
+    raise TypeError(value.type)
 
 
 def _only_value(conditions: list[tuple[str, DynamoType]], attribute: str) -> DynamoType | None:

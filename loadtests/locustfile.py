@@ -120,7 +120,7 @@ class Shopper(ShopUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.profile_version = 0
+        self.profile_version: int | None = None  # unknown until read
 
     @task(6)
     def browse(self) -> None:
@@ -174,6 +174,10 @@ class Shopper(ShopUser):
 
     @task(1)
     def update_profile(self) -> None:
+        if self.profile_version is None:
+            self.read_profile()
+        if self.profile_version is None:
+            return
         body = {"version": self.profile_version, "preferences": {"sms": random.random() < 0.5}}
         profile = self._call("PUT", "/users/me", "PUT /users/me", json=body, headers=self.headers)
         if profile:
