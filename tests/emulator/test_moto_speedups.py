@@ -8,6 +8,9 @@ import random
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from emulator.backends import Backend
 from emulator.moto_speedups import wire_attribute_value
 
@@ -114,6 +117,29 @@ async def test_an_item_of_every_form_reads_back_as_written(
     # Then both return it exactly as written
     assert got == item
     assert queried["Items"] == [item]
+
+
+async def test_an_item_over_the_size_limit_is_refused_and_one_under_it_stored(
+    own_moto_dynamodb: DynamoDBClient,
+) -> None:
+    # Given a table
+    table = f"sizes-{uuid.uuid4().hex[:8]}"
+    await own_moto_dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+    )
+    # When an item of ~390 KB in several attributes is put, and then one of ~410 KB
+    under = {"PK": {"S": "under"}} | {f"a{n}": {"S": "x" * 130_000} for n in range(3)}
+    over = {"PK": {"S": "over"}} | {f"a{n}": {"S": "x" * 130_000} for n in range(3)}
+    over["a3"] = {"S": "x" * 20_000}
+    await own_moto_dynamodb.put_item(TableName=table, Item=under)
+    # Then the first is stored and the second refused, as moto refuses it without the shortcut
+    with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
+        await own_moto_dynamodb.put_item(TableName=table, Item=over)
+    got = await own_moto_dynamodb.get_item(TableName=table, Key={"PK": {"S": "under"}})
+    assert got["Item"] == under
 
 
 def list_tables(connection: http.client.HTTPConnection, **headers: str) -> http.client.HTTPResponse:
