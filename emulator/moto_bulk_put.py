@@ -6,9 +6,11 @@ publish again. ``POST /_emulator/dynamodb/bulk-put`` takes a JSON ``BulkPut`` of
 of items and puts each one as BatchWriteItem does (unconditionally, replacing an item of the
 same key), with no stream record: like an import, it loads history whose events are long
 published. It holds the DynamoDB lock (``emulator.backends``) for one request, so the stack's
-own requests wait between two chunks, never see half a put. The loaded items stay for the life
-of the process, so they are moved out of the garbage collector's reach (as ``moto_process`` does
-with its start-up heap): a full collection would otherwise walk them all, stalling requests.
+own requests wait between two chunks, never see half a put. The global indexes' partitions
+(``emulator.moto_queries``) are kept from the first chunk on, so no query walks the load later.
+The loaded items stay for the life of the process, so they are moved out of the garbage
+collector's reach (as ``moto_process`` does with its start-up heap): a full collection would
+otherwise walk them all, stalling requests.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import msgspec
+
+from emulator.moto_queries import index_every_partition
 
 BULK_PUT_PATH: Final = "/_emulator/dynamodb/bulk-put"
 _PATCH_LOCK = threading.Lock()
@@ -59,6 +63,7 @@ def put_items(request: BulkPut, lock: Any) -> int:
 
     table = dynamodb_backends[request.account][request.region].get_table(request.table)
     with lock:
+        index_every_partition(table)
         shard, table.stream_shard = table.stream_shard, None
         try:
             for attributes in request.items:

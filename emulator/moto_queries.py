@@ -12,14 +12,17 @@ Within a partition moto then sorts every candidate by comparing its DynamoType w
 comparison converts both values again): a page of a 2,000-product catalog took ~200 ms, all but
 a little of it sorting. A query with no sort-key condition and no legacy QueryFilter reads the
 partition in order from its start key and stops after ``Limit`` items plus one (which tells moto
-that more exist), so here the candidates are sorted on their plain values and moto gets just that
-window: the same page, the same LastEvaluatedKey.
+that more exist), so moto gets just that window: the same page, the same LastEvaluatedKey. On a
+global index the partition's order is kept sorted as items are written (``_SortedPartition``),
+so such a page costs a binary search and the page, however large the partition; a table
+partition is sorted on its plain values per query.
 
 Relies on moto serving one DynamoDB request at a time (``emulator.backends`` serializes them).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import inspect
 import threading
@@ -58,10 +61,12 @@ def _narrowed(query: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(query)
     def narrowed_query(table: Table, *args: Any, **kwargs: Any) -> Any:
         arguments = signature.bind(table, *args, **kwargs).arguments
-        candidates = _candidates(table, arguments)
+        candidates = _sorted_index_window(table, arguments)
         if candidates is None:
-            return query(table, *args, **kwargs)
-        candidates = _page_window(table, candidates, arguments)
+            candidates = _candidates(table, arguments)
+            if candidates is None:
+                return query(table, *args, **kwargs)
+            candidates = _page_window(table, candidates, arguments)
         # moto's query reads the table through all_items(): for this call, the candidates.
         table.all_items = lambda: candidates  # type: ignore[method-assign]
         try:
@@ -106,6 +111,136 @@ def _candidates(table: Table, arguments: dict[str, Any]) -> list[Item] | None:
         else:
             candidates.append(item)
     return candidates
+
+
+class _SortedPartition:
+    """One global index partition's items in the order moto sorts them, kept as they are written.
+
+    A superset, as the index keys are: an item since deleted, moved to another partition or
+    changed without a note is found out (and dropped) when a page reaches it.
+    """
+
+    def __init__(self) -> None:
+        self.order: list[tuple[Any, ...]] = []  # sort tuples (plain values), ascending
+        self.keys: dict[tuple[Any, ...], tuple[DynamoType, DynamoType | None]] = {}
+        self.positions: dict[tuple[DynamoType, DynamoType | None], tuple[Any, ...]] = {}
+
+    def place(self, item: Item, names: list[str]) -> None:
+        """Put ``item`` at its place in the order (moving it if it was elsewhere)."""
+        table_key = (item.hash_key, item.range_key)
+        self.drop(table_key)
+        sort_key = _sort_key(item, names)
+        if sort_key is None:
+            return  # not in the index (a key attribute missing), or not plainly ordered
+        bisect.insort(self.order, sort_key)
+        self.keys[sort_key] = table_key
+        self.positions[table_key] = sort_key
+
+    def drop(self, table_key: tuple[DynamoType, DynamoType | None]) -> None:
+        """Take the item of ``table_key`` out of the order, if it is there."""
+        sort_key = self.positions.pop(table_key, None)
+        if sort_key is None:
+            return
+        at = bisect.bisect_left(self.order, sort_key)
+        if at < len(self.order) and self.order[at] == sort_key:
+            del self.order[at]
+        self.keys.pop(sort_key, None)
+
+
+# Per table: (index name, index hash value) → its sorted partition, once a page was read from it.
+_SORTED = "_emulator_sorted_partitions"
+
+
+def _sorted_index_window(table: Table, arguments: dict[str, Any]) -> list[Item] | None:
+    """A page's window read from a global index partition kept sorted, or None to go the long way.
+
+    For queries on one global index hash value with a ``Limit``, no sort-key condition and no
+    QueryFilter, whose partition's sort keys are strings or numbers.
+    """
+    index_name = arguments.get("index_name")
+    limit = arguments.get("limit")
+    if (
+        index_name is None
+        or not limit
+        or arguments.get("range_comparison")
+        or arguments.get("range_key_conditions")
+        or arguments.get("filter_kwargs")
+    ):
+        return None
+    index = next((i for i in table.global_indexes if i.name == index_name), None)
+    hash_attributes, range_attributes = _sort_attributes(table, index_name)
+    if index is None or len(hash_attributes) != 2 or range_attributes[0] is None:
+        return None
+    attribute = hash_attributes[0]
+    conditions = arguments.get("hash_key_conditions") or []
+    value = _only_value(conditions, attribute) if conditions else arguments.get("hash_key")
+    if value is None:
+        return None
+    names = table._generate_attr_to_sort_by(hash_attributes, range_attributes)
+    partitions: dict[tuple[str, DynamoType], _SortedPartition] = table.__dict__.setdefault(
+        _SORTED, {}
+    )
+    partition = partitions.get((index_name, value))
+    if partition is None:
+        partition = _SortedPartition()
+        for item in _candidates(table, arguments) or []:
+            partition.place(item, names)
+        partitions[(index_name, value)] = partition
+    forward = arguments.get("scan_index_forward", True) is not False
+    start_key = arguments.get("exclusive_start_key")
+    if start_key:
+        try:
+            start = tuple(_plain_wire(start_key[name]) for name in names)
+        except (KeyError, TypeError):
+            return None
+        # The first item past the start key, in the direction read.
+        at = (
+            bisect.bisect_right(partition.order, start)
+            if forward
+            else bisect.bisect_left(partition.order, start) - 1
+        )
+    else:
+        at = 0 if forward else len(partition.order) - 1
+    window: list[Item] = []
+    stale: list[tuple[DynamoType, DynamoType | None]] = []
+    step = 1 if forward else -1
+    while 0 <= at < len(partition.order) and len(window) <= int(limit):
+        sort_key = partition.order[at]
+        table_key = partition.keys[sort_key]
+        current = _current(table, *table_key)
+        if (
+            current is None
+            or current.attrs.get(attribute) != value
+            or _sort_key(current, names) != sort_key
+        ):
+            stale.append(table_key)
+        else:
+            window.append(current)
+        at += step
+    for table_key in stale:
+        partition.drop(table_key)
+    if stale and any(_current(table, *key) is not None for key in stale):
+        # An item changed without a note: read this partition afresh next time, the long way now.
+        del partitions[(index_name, value)]
+        return None
+    return window
+
+
+def _sort_key(item: Item, names: list[str]) -> tuple[Any, ...] | None:
+    """The plain values ``item`` is ordered by (None: one is missing or not plainly ordered)."""
+    try:
+        return tuple(_plain(item.attrs[name]) for name in names)
+    except (KeyError, TypeError):
+        return None
+
+
+def _plain_wire(value: dict[str, Any]) -> Any:
+    """A start-key value (wire form) as moto orders it, for strings and numbers only."""
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return Decimal(value["N"])
+    raise TypeError(value)
 
 
 def _page_window(table: Table, candidates: list[Item], arguments: dict[str, Any]) -> list[Item]:
@@ -195,11 +330,24 @@ def _index_keys(
     return indexes[index_name]
 
 
+def index_every_partition(table: Table) -> None:
+    """Build the candidates of each of the table's global indexes now, not at its first query.
+
+    A bulk load then adds to them as it puts (the first query after a load of 600,000 items
+    would otherwise walk them all, for seconds).
+    """
+    for index in table.global_indexes:
+        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        if len(hashes) == 1:
+            _index_keys(table, index.name, hashes[0])
+
+
 def _note(table: Table, item: Item | None) -> None:
-    """Add a written item to every index of its table built so far."""
+    """Add a written item to every index of its table built so far, and to its sorted partition."""
     indexes: _IndexKeys | None = table.__dict__.get(_INDEX_KEYS)
     if not indexes or item is None:
         return
+    partitions: dict[tuple[str, DynamoType], _SortedPartition] = table.__dict__.get(_SORTED, {})
     for index in table.global_indexes:
         by_value = indexes.get(index.name)
         if by_value is None:
@@ -209,6 +357,10 @@ def _note(table: Table, item: Item | None) -> None:
                 value = item.attrs.get(key["AttributeName"])
                 if value is not None:
                     by_value.setdefault(value, set()).add((item.hash_key, item.range_key))
+                    partition = partitions.get((index.name, value))
+                    if partition is not None:
+                        hashes, ranges = _sort_attributes(table, index.name)
+                        partition.place(item, table._generate_attr_to_sort_by(hashes, ranges))
 
 
 def _current(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:

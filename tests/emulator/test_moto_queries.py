@@ -179,8 +179,9 @@ async def test_random_writes_leave_every_query_equal_to_a_filtered_scan(
         else:
             await own_moto_dynamodb.delete_item(TableName=table, Key=key)
         if step % 50 == 0:
-            # indexes in use meanwhile
+            # indexes (and their kept order) in use meanwhile, read both ways
             await orders_of(own_moto_dynamodb, table, chance.choice(users))
+            await orders_of(own_moto_dynamodb, table, chance.choice(users), forward=False)
     # Then each user's index query returns what a scan finds for them, in index order
     scanned = (await own_moto_dynamodb.scan(TableName=table))["Items"]
     for user in users:
@@ -189,4 +190,8 @@ async def test_random_writes_leave_every_query_equal_to_a_filtered_scan(
             for item in scanned
             if item.get("GSI1PK", {}).get("S") == f"USER#{user}"
         )
-        assert await orders_of(own_moto_dynamodb, table, user, limit=7) == [i for _, i in expected]
+        ids = [order_id for _, order_id in expected]
+        assert await orders_of(own_moto_dynamodb, table, user, limit=7) == ids
+        # And newest first, page by page, in reverse
+        newest_first = await orders_of(own_moto_dynamodb, table, user, forward=False, limit=3)
+        assert newest_first == ids[::-1]
