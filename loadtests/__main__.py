@@ -288,7 +288,7 @@ def _data_sets(
     report: SeedReport,
     memory: dict[str, PeakMemory],
 ) -> dict[str, Any]:
-    """Both data sets side by side, from the fastest step each set ran at its lowest rate."""
+    """Both data sets side by side, from the first (lowest-rate) step each set ran."""
     seed = {
         "orders": report.size.orders,
         "users": report.size.users,
