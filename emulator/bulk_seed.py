@@ -283,16 +283,28 @@ async def bulk_put(
                         )
 
         senders = [asyncio.create_task(send()) for _ in range(concurrency)]
+
+        async def hand_over(body: bytes | None) -> None:
+            # Waits for room in the queue, unless a sender failed: then its error is raised.
+            put = asyncio.ensure_future(queue.put(body))
+            done, _ = await asyncio.wait([put, *senders], return_when=asyncio.FIRST_COMPLETED)
+            if put not in done:
+                put.cancel()
+                for sender in senders:
+                    if sender.done():
+                        sender.result()
+                raise RuntimeError("bulk put: a sender stopped")
+
         try:
             chunk: list[Item] = []
             for item in items:
                 chunk.append(item)
                 if len(chunk) == per_request:
-                    await queue.put(_body(region, table, chunk))
+                    await hand_over(_body(region, table, chunk))
                     written += len(chunk)
                     chunk = []
             if chunk:
-                await queue.put(_body(region, table, chunk))
+                await hand_over(_body(region, table, chunk))
                 written += len(chunk)
             for _ in senders:
                 await queue.put(None)

@@ -67,3 +67,11 @@ async def test_a_bad_bulk_put_is_a_400_naming_the_problem(own_moto: Backend, bod
     # Then it is refused with the reason
     assert response.status == 400
     assert answer["error"]
+
+
+async def test_a_refused_chunk_stops_the_seed_with_moto_s_reason(own_moto: Backend) -> None:
+    # Given a table that does not exist, and more chunks than requests in flight
+    items = iter([an_item(number) for number in range(50)])
+    # When the items are bulk-put ten at a time, then the first refusal is raised, not waited on
+    with pytest.raises(RuntimeError, match="HTTP 400"):
+        await bulk_put(own_moto.endpoint_url, own_moto.region, "missing", items, per_request=10)
