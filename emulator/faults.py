@@ -16,22 +16,24 @@ import logging
 import re
 import socket
 import struct
-import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Final, Self
 from urllib.parse import urlsplit
 
 import msgspec
 from aiohttp import web
 
+from emulator.background_loop import BackgroundLoop
 from emulator.function_pool import FunctionPool
 from emulator.gateway import build_gateway, serve_gateway
 from emulator.jwt_authorizer import cognito_authorizer
-from emulator.provision import STACK_NAME, StackOutputs, function_environment
+from emulator.provision import function_environment
 from libs.resources.api_routes import ROUTES
+from libs.resources.environments import PROJECT
 from libs.resources.functions import FUNCTIONS
+from libs.stack_outputs import StackOutputs
 
 # Longer than any client's read timeout and any function's: a held answer is never awaited.
 DEFAULT_DELAY_SECONDS: Final = 60.0
@@ -40,7 +42,6 @@ _CHUNK_BYTES: Final = 65536
 _REQUEST_LINE: Final = re.compile(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r\n")
 _START_TIMEOUT_SECONDS: Final = 60.0
 
-_T = TypeVar("_T")
 log = logging.getLogger(__name__)
 
 
@@ -193,7 +194,7 @@ class FaultyApi:
     """The HTTP API of some services, whose functions reach AWS only through a FaultProxy.
 
     It shares the running stack's resources (table, user pool) but has its own gateway and
-    containers, in a background thread like ``LocalStack``'s. ``timeout_seconds`` overrides the
+    containers, on a ``BackgroundLoop`` as the local system's are. ``timeout_seconds`` overrides the
     declared function timeout, so a test sees the deadline without waiting for the real one.
     """
 
@@ -210,8 +211,7 @@ class FaultyApi:
         self._proxy = FaultProxy(outputs.aws_endpoint_url)
         self._pools: list[FunctionPool] = []
         self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: BackgroundLoop | None = None
         self.api_url = ""
 
     @property
@@ -225,13 +225,9 @@ class FaultyApi:
 
     def start(self) -> Self:
         """Start the proxy, the containers (one warm each) and the gateway."""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="faulty-api", daemon=True
-        )
-        self._thread.start()
+        self._loop = BackgroundLoop("faulty-api")
         try:
-            self.api_url = self._run(self._start(), _START_TIMEOUT_SECONDS)
+            self.api_url = self._loop.run(self._start(), _START_TIMEOUT_SECONDS)
         except BaseException:
             self.stop()
             raise
@@ -239,20 +235,17 @@ class FaultyApi:
 
     def stop(self) -> None:
         """Stop everything ``start`` started; safe to call more than once."""
-        if self._loop is None or self._thread is None:
+        if self._loop is None:
             return
         if self._runner is not None:
-            self._run(self._runner.cleanup(), timeout=10)
+            self._loop.run(self._runner.cleanup(), timeout=10)
             self._runner = None
-        self._run(self._proxy.close(), timeout=10)
+        self._loop.run(self._proxy.close(), timeout=10)
         for pool in self._pools:
             pool.close()
         self._pools = []
-        self._run(self._loop.shutdown_default_executor(), timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
         self._loop.close()
-        self._loop = self._thread = None
+        self._loop = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -279,7 +272,7 @@ class FaultyApi:
             pools[service] = FunctionPool(
                 declaration,
                 environment,
-                function_name=f"{STACK_NAME}-{service}-faulty",
+                function_name=f"{PROJECT}-{service}-faulty",
                 max_containers=1,
             )
         self._pools = list(pools.values())
@@ -295,8 +288,3 @@ class FaultyApi:
         routes = [route for route in ROUTES if route.function in pools]
         self._runner, port = await serve_gateway(build_gateway(pools, authorizer, routes=routes))
         return f"http://127.0.0.1:{port}"
-
-    def _run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
-        if self._loop is None:
-            raise RuntimeError("the faulty API's event loop is not running")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
