@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from libs.problems import ServiceUnavailable
+from libs.problems import InvalidParam, ServiceUnavailable
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -52,10 +52,18 @@ class ConditionFailed(ServiceUnavailable):
     Retry-After: the request is sound and a retry makes new ids.
     """
 
-    def __init__(self, items: Sequence[int]) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        items: Sequence[int] = (),
+        invalid_params: list[InvalidParam] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(
-            "The data changed while the request was written; retry shortly",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
+            detail or "The data changed while the request was written; retry shortly",
+            invalid_params=invalid_params,
+            headers={"Retry-After": RETRY_AFTER_SECONDS} if headers is None else headers,
         )
         self.items = tuple(items)
 
@@ -91,7 +99,7 @@ def cancellation_error(codes: Sequence[str]) -> ServiceUnavailable:
     """What a cancellation with these reason codes means (see the module's table)."""
     failed = [index for index, code in enumerate(codes) if code == CONDITION_FAILED]
     if failed:
-        return ConditionFailed(failed)
+        return ConditionFailed(items=failed)
     reasons = {code for code in codes if code != NO_REASON}
     if reasons and reasons <= BUSY_CODES:
         return TransactionBusy(
