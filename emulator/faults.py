@@ -66,10 +66,13 @@ class Fault:
 
     def applies_to(self, request_head: bytes) -> bool:
         """Whether the request starting with ``request_head`` is affected."""
-        if self.operation is None:
-            return True
-        target = re.search(rb"(?im)^x-amz-target:\s*\S*\.(\w+)\s*$", request_head)
-        return target is not None and target[1].decode() == self.operation
+        return self.operation is None or operation_of(request_head) == self.operation
+
+
+def operation_of(request_head: bytes) -> str | None:
+    """The API operation a request calls (its X-Amz-Target's action), if it names one."""
+    target = re.search(rb"(?im)^x-amz-target:\s*\S*\.(\w+)\s*$", request_head)
+    return target[1].decode() if target else None
 
 
 _DYNAMODB_ERRORS: Final = "com.amazonaws.dynamodb.v20120810#"
@@ -95,7 +98,7 @@ class AwsAnswer:
         """Whether this answer replaces the request starting with ``request_head`` (counted)."""
         if self.times is not None and self.answered >= self.times:
             return False
-        if not Fault(FaultKind.DOWN, self.operation).applies_to(request_head):
+        if operation_of(request_head) != self.operation:
             return False
         self.answered += 1
         return True
