@@ -5,6 +5,11 @@ fault while requests run: the endpoint goes down (every connection is reset) or 
 answers are held past any client timeout), for every call or only for one operation such as
 ``TransactWriteItems``. Clearing the fault restores the path, so the test can then read what
 was, or was not, written.
+
+A fault works on bytes; an ``AwsAnswer`` works on meaning: the proxy answers the calls of one
+operation itself, with the status and JSON body AWS would send (a transaction cancelled for given
+reasons, a throttling error), once, a few times or until removed, and counts them, so a test
+sees how often the SDK and the function tried.
 """
 
 from __future__ import annotations
@@ -62,10 +67,83 @@ class Fault:
 
     def applies_to(self, request_head: bytes) -> bool:
         """Whether the request starting with ``request_head`` is affected."""
-        if self.operation is None:
-            return True
-        target = re.search(rb"(?im)^x-amz-target:\s*\S*\.(\w+)\s*$", request_head)
-        return target is not None and target[1].decode() == self.operation
+        return self.operation is None or operation_of(request_head) == self.operation
+
+
+def operation_of(request_head: bytes) -> str | None:
+    """The API operation a request calls (its X-Amz-Target's action), if it names one."""
+    target = re.search(rb"(?im)^x-amz-target:\s*\S*\.(\w+)\s*$", request_head)
+    return target[1].decode() if target else None
+
+
+_DYNAMODB_ERRORS: Final = "com.amazonaws.dynamodb.v20120810#"
+_HEAD_END: Final = b"\r\n\r\n"
+_STATUS_PHRASES: Final = {200: "OK", 400: "Bad Request", 500: "Internal Server Error"}
+
+
+@dataclass(slots=True)
+class AwsAnswer:
+    """The proxy's own answer to the calls of ``operation``: ``status`` and a JSON ``body``.
+
+    ``times`` answers (None: every call while the answer is set), after which calls pass to AWS
+    again; ``answered`` counts them (the SDK's retries included).
+    """
+
+    operation: str  # the X-Amz-Target's action, e.g. "TransactWriteItems"
+    body: dict[str, Any]
+    status: int = 400
+    times: int | None = None
+    answered: int = 0
+
+    def take(self, request_head: bytes) -> bool:
+        """Whether this answer replaces the request starting with ``request_head`` (counted)."""
+        if self.times is not None and self.answered >= self.times:
+            return False
+        if operation_of(request_head) != self.operation:
+            return False
+        self.answered += 1
+        return True
+
+    def response(self) -> bytes:
+        """The HTTP response, as the AWS JSON protocol sends it."""
+        body = msgspec.json.encode(self.body)
+        phrase = _STATUS_PHRASES.get(self.status, "Error")
+        head = (
+            f"HTTP/1.1 {self.status} {phrase}\r\n"
+            "Content-Type: application/x-amz-json-1.0\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "x-amzn-RequestId: emulator-aws-answer\r\n\r\n"
+        )
+        return head.encode() + body
+
+
+def transaction_cancelled(*codes: str, times: int | None = None) -> AwsAnswer:
+    """TransactWriteItems cancelled with one reason code per item ("None": that item was fine)."""
+    reasons = [
+        {"Code": code} if code == "None" else {"Code": code, "Message": f"{code} (emulated)"}
+        for code in codes
+    ]
+    message = (
+        "Transaction cancelled, please refer cancellation reasons for specific reasons "
+        f"[{', '.join(codes)}]"
+    )
+    return AwsAnswer(
+        "TransactWriteItems",
+        {
+            "__type": f"{_DYNAMODB_ERRORS}TransactionCanceledException",
+            "Message": message,
+            "CancellationReasons": reasons,
+        },
+        times=times,
+    )
+
+
+def dynamodb_error(
+    operation: str, code: str, *, namespace: str = _DYNAMODB_ERRORS, times: int | None = None
+) -> AwsAnswer:
+    """``operation`` refused with DynamoDB's error ``code``, e.g. ``ThrottlingException``."""
+    body = {"__type": f"{namespace}{code}", "message": f"{code} (emulated)"}
+    return AwsAnswer(operation, body, times=times)
 
 
 class FaultProxy:
@@ -80,6 +158,8 @@ class FaultProxy:
             raise ValueError(f"{upstream_url} names no host and port")
         self._upstream = (address.hostname, address.port)
         self.fault: Fault | None = None
+        self.answers: list[AwsAnswer] = []
+        self._answers_lock = threading.Lock()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -137,10 +217,22 @@ class FaultProxy:
                 task.cancel()
             await asyncio.gather(*directions, return_exceptions=True)
 
+    def _answer_for(self, request_head: bytes) -> AwsAnswer | None:
+        with self._answers_lock:  # tests set answers from another thread
+            return next((answer for answer in self.answers if answer.take(request_head)), None)
+
     async def _requests(self, client: asyncio.StreamReader, connection: _Connection) -> None:
         while chunk := await client.read(_CHUNK_BYTES):
             fault = self.fault
             starts_request = _REQUEST_LINE.match(chunk) is not None
+            if starts_request and self.answers:
+                chunk = await _whole_head(client, chunk)
+                answer = self._answer_for(chunk)
+                if answer is not None:
+                    await _skip_body(client, chunk)
+                    connection.client.write(answer.response())
+                    await connection.client.drain()
+                    continue
             applies = fault is not None and (
                 fault.operation is None if not starts_request else fault.applies_to(chunk)
             )
@@ -161,6 +253,25 @@ class FaultProxy:
             connection.client.write(chunk)
             await connection.client.drain()
         connection.client.close()
+
+
+async def _whole_head(client: asyncio.StreamReader, chunk: bytes) -> bytes:
+    """``chunk`` extended until it holds the request's whole head (its headers)."""
+    while _HEAD_END not in chunk:
+        more = await client.read(_CHUNK_BYTES)
+        if not more:
+            break
+        chunk += more
+    return chunk
+
+
+async def _skip_body(client: asyncio.StreamReader, chunk: bytes) -> None:
+    """Read the rest of the body of the request that ``chunk`` starts (it is answered here)."""
+    head, _, body = chunk.partition(_HEAD_END)
+    length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    missing = (int(length[1]) if length else 0) - len(body)
+    if missing > 0:
+        await client.readexactly(missing)
 
 
 class _Connection:
@@ -222,6 +333,10 @@ class FaultyApi:
     @fault.setter
     def fault(self, fault: Fault | None) -> None:
         self._proxy.fault = fault
+
+    def answer(self, *answers: AwsAnswer) -> None:
+        """Answer calls with these, the first that applies to each call (none: AWS answers)."""
+        self._proxy.answers = list(answers)
 
     def start(self) -> Self:
         """Start the proxy, the containers (one warm each) and the gateway."""
