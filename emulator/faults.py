@@ -21,10 +21,11 @@ import logging
 import re
 import socket
 import struct
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 from urllib.parse import urlsplit
 
 import msgspec

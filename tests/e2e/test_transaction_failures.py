@@ -22,7 +22,7 @@ from emulator.faults import AwsAnswer, FaultyApi, dynamodb_error, transaction_ca
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from libs.table_keys import order_key, profile_key
 from libs.transactions import ATTEMPTS
-from tests.conftest import SignedInUser, SystemUnderTest
+from tests.accounts import SignedInUser
 from tests.e2e.test_dependency_faults import (
     FUNCTION_TIMEOUT_SECONDS,
     ONE_HUB,
@@ -32,6 +32,7 @@ from tests.e2e.test_dependency_faults import (
     outbox_mentioning,
     stored,
 )
+from tests.system_under_test import SystemUnderTest
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient

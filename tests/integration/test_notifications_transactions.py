@@ -24,7 +24,7 @@ from services.notifications import notification_table
 from services.notifications.channels import LocalChannels
 from services.notifications.notification_table import marker_key
 from services.notifications.notifying import handle_event
-from tests.conftest import SystemUnderTest, client_options
+from tests.system_under_test import SystemUnderTest, client_options
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
