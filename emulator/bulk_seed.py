@@ -28,11 +28,11 @@ from typing import Final
 import aiohttp
 import msgspec
 
-from emulator.local_stack import DEFAULT_OUTPUTS_PATH
 from emulator.moto_bulk_put import BULK_PUT_PATH, BulkPut
 from libs.domain_events import DomainEvent, OrderStatusChanged
 from libs.outbox import outbox_item
 from libs.single_table import Item
+from libs.stack_outputs import LOCAL_OUTPUTS
 from services.notifications.models import Preferences as NotificationPreferences
 from services.notifications.models import ProcessedMarker, Recipient
 from services.notifications.notification_table import marker_item, notification_item
@@ -348,8 +348,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--outputs",
         type=Path,
-        default=DEFAULT_OUTPUTS_PATH,
-        help="the running stack's outputs (default: what `just dev` wrote)",
+        default=LOCAL_OUTPUTS,
+        help="the running system's outputs (default: what `just dev` wrote)",
     )
     return parser
 

@@ -18,9 +18,9 @@ from libs.outbox import outbox_key
 from libs.resources.table import MAIN_TABLE
 from libs.resources.user_pool import ADMIN_GROUP
 from libs.single_table import from_item
-from libs.table_keys import as_key, idempotency_key, order_key, profile_key
+from libs.table_keys import as_key, idempotency_key, marker_key, order_key, profile_key
 from services.notifications.models import Recipient
-from services.notifications.notification_table import marker_key, notifications_of_user
+from services.notifications.notification_table import notifications_of_user
 from services.orders import ordering
 from services.orders.models import ChangeStatus, LineRequest, Order, PlaceOrder
 from services.users import profile_table
