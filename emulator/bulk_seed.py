@@ -141,7 +141,7 @@ def order_items(
 
 
 class ShopGenerator:
-    """Deterministic shop data from a seed: the same arguments give the same items."""
+    """Shop data from a seed: the same seed, the same ids and choices (times count from now)."""
 
     def __init__(self, size: ShopSize, *, user_ids: Sequence[str] = (), seed: int = 7) -> None:
         self.size = size
@@ -344,7 +344,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--products", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=7, help="the same seed gives the same data")
+    parser.add_argument(
+        "--seed", type=int, default=7, help="the same seed gives the same ids, users and orders"
+    )
     parser.add_argument(
         "--outputs",
         type=Path,
