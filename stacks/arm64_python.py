@@ -9,6 +9,7 @@ from apt-get when they are missing and this process may install them.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -51,8 +52,14 @@ class Arm64Python:
     def ensure(self) -> Arm64Python:
         """Build the root unless it is ready; install the host tools first if they are missing."""
         ensure_host_tools()
-        if not self.ready:
-            self._build()
+        if self.ready:
+            return self
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        # One build at a time (CI runs this beside the suite): a second waits, then finds it.
+        with (self.root.parent / f"{self.root.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.ready:
+                self._build()
         return self
 
     def command(self, *arguments: str) -> list[str]:
@@ -67,7 +74,6 @@ class Arm64Python:
         return {"QEMU_LD_PREFIX": str(self.root), "LANG": "C.UTF-8", **variables}
 
     def _build(self) -> None:
-        self.root.parent.mkdir(parents=True, exist_ok=True)
         staging = self.root.with_name(f"{self.root.name}.building-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         mirror = os.environ.get(MIRROR_VARIABLE) or DEFAULT_MIRROR

@@ -537,6 +537,7 @@ def verify(
         else:
             runnable.append(function)
     if runnable:
+        python.ensure()
         backend = start_backend("moto", moto_in_process=True)
         try:
             outputs = asyncio.run(provision(backend.endpoint_url, backend.region))
@@ -585,11 +586,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    try:
-        python = Arm64Python().ensure()
-    except Arm64PythonUnavailable as error:
-        print(f"verify-bundles: no arm64 python3.13 here: {error}", file=sys.stderr)
-        return 2
+    python = Arm64Python()
     assembly = args.assembly or synthesize(args.env, args.output / args.env)
     functions = bundled_functions(assembly)
     if args.only:
@@ -600,7 +597,11 @@ def main(argv: list[str]) -> int:
     print(
         f"running {len(functions)} bundles on arm64 python3.13 ({python.root}), {args.jobs} at once"
     )
-    outcomes = verify(functions, python, args.jobs, args.output / "runs")
+    try:
+        outcomes = verify(functions, python, args.jobs, args.output / "runs")
+    except Arm64PythonUnavailable as error:
+        print(f"verify-bundles: no arm64 python3.13 here: {error}", file=sys.stderr)
+        return 2
     print(report(outcomes))
     failed = [o for o in outcomes if o.error]
     for outcome in failed:
