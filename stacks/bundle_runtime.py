@@ -65,15 +65,12 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
 def loaded_from_elsewhere(bundle: Path) -> list[str]:
     """Modules loaded from neither the bundle nor the interpreter's standard library."""
-    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
-    bundle = bundle.resolve()
+    # Prefixes of the paths on sys.path, as imports record them: a string test per module.
+    allowed = (f"{bundle}{os.sep}", f"{sysconfig.get_paths()['stdlib']}{os.sep}")
     outside = []
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not file or name == "__main__":  # this script
-            continue
-        path = Path(file).resolve()
-        if not (path.is_relative_to(bundle) or path.is_relative_to(stdlib)):
+        if file and name != "__main__" and not file.startswith(allowed):  # __main__: this script
             outside.append(f"{name} ({file})")
     return sorted(outside)
 

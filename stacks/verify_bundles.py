@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -544,12 +544,17 @@ def verify(
             scene = asyncio.run(prepare(outputs, backend.region))
             work.mkdir(parents=True, exist_ok=True)
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-                futures = {
-                    f.name: pool.submit(run_function, python, f, scene, backend.region, work)
+                futures = [
+                    pool.submit(run_function, python, f, scene, backend.region, work)
                     for f in runnable
-                }
-                for name, future in futures.items():
-                    outcomes[name] = future.result()
+                ]
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    outcomes[outcome.name] = outcome
+                    print(
+                        f"  {outcome.name}: {'failed' if outcome.error else outcome.answer}",
+                        flush=True,
+                    )
             rotation = outcomes.get(ORIGIN_SECRET_ROTATION.service)
             if (
                 rotation is not None
