@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from deploy_checks.arm64_python import Arm64Python, Arm64PythonUnavailable
+from deploy_checks.bundle_platform import platform_problems
+from deploy_checks.verify_bundles import REQUESTS, bundled_functions, route_of
 from libs.resources.api_routes import ROUTES
 from libs.resources.functions import FUNCTIONS
-from stacks.arm64_python import Arm64Python, Arm64PythonUnavailable
-from stacks.bundle_platform import platform_problems
 from stacks.bundling import PROJECT_ROOT
-from stacks.verify_bundles import REQUESTS, bundled_functions, route_of
 from tests.infra.conftest import Synthesized
 
 AARCH64, X86_64 = 183, 62
@@ -82,7 +82,7 @@ def assembly_copy(synthesized: Synthesized, destination: Path) -> Path:
 
 def verify_bundles(*arguments: str, output: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - this interpreter, the project's command
-        [sys.executable, "-m", "stacks.verify_bundles", *arguments, "--output", str(output)],
+        [sys.executable, "-m", "deploy_checks.verify_bundles", *arguments, "--output", str(output)],
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,

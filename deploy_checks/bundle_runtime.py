@@ -1,6 +1,6 @@
 """Run inside the target interpreter: import one function's handler from its bundle, invoke it.
 
-``python3.13 -I -S stacks/bundle_runtime.py SPEC`` (the arm64 interpreter, under emulation):
+``python3.13 -I -S deploy_checks/bundle_runtime.py SPEC`` (the arm64 interpreter, under emulation):
 nothing but the bundle and the standard library is importable, as in Lambda's task root. SPEC is
 a JSON file naming the bundle, the handler, the event and where to write the result: the import
 time, the handler's answer, the modules loaded from outside the bundle, or the error and where

@@ -3,13 +3,13 @@
 Synthesizes an environment (prod by default: it bundles every function, the origin-secret
 rotation one too), checks that each bundle's native code is for CPython 3.13 on arm64, then, for
 every function, imports its handler from its own asset directory on CPython 3.13 for arm64
-(``stacks/arm64_python.py``, emulated) and invokes it once with a representative event against a
-local emulator this command starts: payload 2.0 for HTTP functions (with a real user's JWT claims
+(``arm64_python``, emulated) and invokes it once with a representative event against a local
+emulator this command starts: payload 2.0 for HTTP functions (with a real user's JWT claims
 where the route needs them), an SQS batch for the queue consumer, a DynamoDB Streams batch for
 the outbox relay, a rotation step for the rotation function. It checks each answer, reports each
 function's import time under emulation, and exits 1 naming every function that failed and why.
 
-    python -m stacks.verify_bundles [--env prod] [--jobs 2] [--only orders] [--assembly DIR]
+    python -m deploy_checks.verify_bundles [--env prod] [--jobs 2] [--only orders] [--assembly DIR]
 """
 
 from __future__ import annotations
@@ -33,26 +33,21 @@ import jwt
 import msgspec
 from aiobotocore.session import get_session
 
+from deploy_checks.arm64_python import Arm64Python, Arm64PythonUnavailable
+from deploy_checks.bundle_platform import platform_problems
 from emulator.backends import start_backend
 from emulator.jwt_authorizer import gateway_claims
-from emulator.provision import (
-    STACK_NAME,
-    StackOutputs,
-    function_environment,
-    provision,
-    queue_addresses,
-    stack_queue,
-)
+from emulator.provision import function_environment, provision, queue_addresses
 from emulator.seed import seed_demo_data
 from libs.domain_events import OrderCreated, OrderLine, UserRegistered
 from libs.outbox import outbox_item
 from libs.resources.api_routes import ROUTES, Route
-from libs.resources.environments import ENVIRONMENTS
+from libs.resources.environments import ENVIRONMENTS, PROJECT
 from libs.resources.events import NOTIFICATIONS_QUEUE
 from libs.resources.functions import FUNCTIONS, ORIGIN_SECRET_ROTATION, FunctionDeclaration
+from libs.resources.naming import named_queue
+from libs.stack_outputs import StackOutputs
 from services.origin_secret_rotation.rotation import PENDING
-from stacks.arm64_python import Arm64Python, Arm64PythonUnavailable
-from stacks.bundle_platform import platform_problems
 from stacks.bundling import PROJECT_ROOT
 
 RUNTIME_SCRIPT: Final = Path(__file__).with_name("bundle_runtime.py")
@@ -184,7 +179,7 @@ async def prepare(outputs: StackOutputs, region: str) -> Scene:
                 }
             ]
         )
-        queue = stack_queue(NOTIFICATIONS_QUEUE, outputs.name_suffix)
+        queue = named_queue(NOTIFICATIONS_QUEUE, outputs.name_suffix)
         address = (await queue_addresses(sqs, (queue,)))[queue.logical_id]
         received = await sqs.receive_message(
             QueueUrl=address.url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=5
@@ -194,7 +189,7 @@ async def prepare(outputs: StackOutputs, region: str) -> Scene:
         queued = {**message, "eventSourceARN": address.arn}
         table = await dynamodb.describe_table(TableName=outputs.table_name)
         secret = await secrets.create_secret(
-            Name=f"{STACK_NAME}-origin-verify", SecretString=secrets_module.token_urlsafe(30)
+            Name=f"{PROJECT}-origin-verify", SecretString=secrets_module.token_urlsafe(30)
         )
     return Scene(
         outputs=outputs,
@@ -441,7 +436,7 @@ def lambda_variables(function: BundledFunction, scene: Scene, region: str) -> di
         "AWS_DEFAULT_REGION": region,
         "LAMBDA_TASK_ROOT": str(function.asset),
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "AWS_LAMBDA_FUNCTION_NAME": f"{STACK_NAME}-{declaration.service}",
+        "AWS_LAMBDA_FUNCTION_NAME": f"{PROJECT}-{declaration.service}",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(declaration.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "TZ": ":UTC",
@@ -473,8 +468,8 @@ def run_function(
         "module": declaration.module,
         "attribute": declaration.attribute,
         "event": event,
-        "function_name": f"{STACK_NAME}-{declaration.service}",
-        "function_arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{STACK_NAME}-{function.name}",
+        "function_name": f"{PROJECT}-{declaration.service}",
+        "function_arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{PROJECT}-{function.name}",
         "memory_mb": declaration.memory_mb,
         "timeout_seconds": declaration.timeout_seconds * EMULATION_SLOWDOWN,
         "result": str(result_path),
@@ -581,7 +576,9 @@ def report(outcomes: Sequence[Outcome]) -> str:
 
 def main(argv: list[str]) -> int:
     """Synthesize (or read ``--assembly``), verify every bundle; 1 when any fails."""
-    parser = argparse.ArgumentParser(prog="python -m stacks.verify_bundles", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy_checks.verify_bundles", description=__doc__
+    )
     parser.add_argument("--env", default="prod", help="the environment to synthesize")
     parser.add_argument("--assembly", type=Path, help="a cloud assembly to read instead")
     parser.add_argument("--only", action="append", default=[], metavar="FUNCTION")
