@@ -55,9 +55,9 @@ DEFAULT_OUTPUT: Final = PROJECT_ROOT / ".local" / "verify-bundles"
 ACCOUNT: Final = "123456789012"
 # An emulated import takes tens of seconds; a hung one fails the command rather than CI.
 RUN_TIMEOUT_SECONDS: Final = 600
-# Emulated arm64 runs Python 10-30 times slower than Lambda does: each function's deadline (its
-# context's remaining time, which bounds HTTP requests) is stretched as much, so that a working
-# bundle is not cut off for the emulator's slowness.
+# Emulated arm64 runs Python far slower than Lambda does (an invocation takes seconds): each
+# function's deadline (its context's remaining time, which bounds HTTP requests) is stretched, so
+# that a working bundle is not cut off for the emulator's slowness.
 EMULATION_SLOWDOWN: Final = 30
 TRACE_HEADER: Final = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 DECLARATIONS: Final = {d.handler: d for d in (*FUNCTIONS.values(), ORIGIN_SECRET_ROTATION)}
