@@ -421,6 +421,7 @@ class Outcome:
     name: str
     error: str | None = None
     import_seconds: float | None = None
+    import_cpu_seconds: float | None = None
     invoke_seconds: float | None = None
     wall_seconds: float = 0.0
     answer: str = ""
@@ -497,6 +498,7 @@ def run_function(
         return outcome
     result = json.loads(result_path.read_text())
     outcome.import_seconds = result.get("import_seconds")
+    outcome.import_cpu_seconds = result.get("import_cpu_seconds")
     outcome.invoke_seconds = result.get("invoke_seconds")
     if result["stage"] != "done":
         outcome.error = f"fails at {result['stage']}:\n{result['error'].rstrip()}"
@@ -563,14 +565,20 @@ def verify(
 
 
 def report(outcomes: Sequence[Outcome]) -> str:
-    """One line per function: import and invocation times under emulation, the answer."""
-    lines = [f"{'function':<24} {'import':>8} {'invoke':>8} {'total':>8}  answer"]
+    """One line per function: import time (wall clock and CPU) and invocation time under
+    emulation, the whole run's, and the answer."""
+
+    def seconds(value: float | None) -> str:
+        return f"{value:.1f} s" if value else "-"
+
+    lines = [f"{'function':<24} {'import':>8} {'(cpu)':>8} {'invoke':>8} {'total':>8}  answer"]
     for outcome in outcomes:
-        imported = f"{outcome.import_seconds:.1f} s" if outcome.import_seconds else "-"
-        invoked = f"{outcome.invoke_seconds:.1f} s" if outcome.invoke_seconds else "-"
-        total = f"{outcome.wall_seconds:.1f} s" if outcome.wall_seconds else "-"
         verdict = "FAILED" if outcome.error else outcome.answer
-        lines.append(f"{outcome.name:<24} {imported:>8} {invoked:>8} {total:>8}  {verdict}")
+        lines.append(
+            f"{outcome.name:<24} {seconds(outcome.import_seconds):>8} "
+            f"{seconds(outcome.import_cpu_seconds):>8} {seconds(outcome.invoke_seconds):>8} "
+            f"{seconds(outcome.wall_seconds):>8}  {verdict}"
+        )
     return "\n".join(lines)
 
 
