@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from emulator.moto_capacity import count_capacity_like_aws
 from emulator.moto_cognito import patch_moto_cognito
 from emulator.moto_memory import limit_moto_memory
 from emulator.moto_operations import count_function_operations
@@ -199,6 +200,7 @@ def _start_moto(region: str) -> Backend:
     limit_moto_memory()
     query_by_partition()
     speed_up_moto()
+    count_capacity_like_aws()
     patch_moto_cognito()
     # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -30,6 +30,8 @@ from aiobotocore.session import get_session
 from emulator.local_stack import LocalStack
 from emulator.provision import StackOutputs
 from emulator.seed import seed_demo_data
+from emulator.usage_ledger import LEDGER
+from libs.aws_usage import ENV_VARIABLE as MEASURE_AWS_USAGE
 from loadtests.capacity import (
     TARGET_P99_MS,
     StepResult,
@@ -37,6 +39,7 @@ from loadtests.capacity import (
     summary_markdown,
 )
 from loadtests.chart import latency_chart
+from loadtests.cost import cost_document, cost_markdown
 from loadtests.cpu_usage import (
     StackProcesses,
     by_component,
@@ -60,6 +63,7 @@ PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
 # latency stays under a third of a second, not so many that logging them in dominates.
 TASKS_PER_USER = 3.0
 CPU_SAMPLE_SECONDS = 1.0
+DRAIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         # Which process is which, for a profiler (py-spy record -p PID) during the steps.
         (args.out / "processes.json").write_text(json.dumps(processes.describe(), indent=2))
         steps: list[StepResult] = []
+        costs: list[tuple[str, dict[str, Any]]] = []
         histories: list[tuple[str, Path]] = []
         for rate, count in zip(rates, users, strict=True):
             name = f"{rate:.0f}rps" if rate is not None else "shopper"
             prefix = args.out / f"load-{name}"
+            before = LEDGER.snapshot()
             step = _run_step(
                 args, target, processes, users_file, prefix, rate, count, args.duration
             )
             steps.append(step)
+            costs.append(_step_cost(step, before))
             histories.append((name, Path(f"{prefix}_stats_history.csv")))
             print(_step_line(step), flush=True)
             if not step.within_slo:
@@ -124,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         p99_ms=args.p99_ms,
         floor=floor,
     )
+    document["cost"] = [{"step": name, **cost} for name, cost in costs]
     (args.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
-    markdown = summary_markdown(document)
+    markdown = summary_markdown(document) + cost_markdown(costs)
     (args.out / "summary.md").write_text(markdown)
     latency_chart(histories, args.out / "latency.png")
     print()
@@ -188,6 +196,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after the steps, measure the emulator alone (GetItem, Query) for comparison",
     )
+    parser.add_argument(
+        "--no-cost",
+        action="store_true",
+        help="do not meter the local functions' AWS usage (no cost per request in the summary)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where reports are written")
     return parser
 
@@ -238,6 +251,9 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
             StackProcesses(local=False),
         )
         return
+    if not args.no_cost:
+        # The containers inherit it: each meters its invocations for the cost per request.
+        os.environ[MEASURE_AWS_USAGE] = "1"
     print("starting the local stack ...", flush=True)
     stack = LocalStack(
         backend="moto",
@@ -343,6 +359,15 @@ def _run_step(
         cpu_pressure=cpu_pressure(before, after),
         steady_rps=read_steady_rate(Path(f"{prefix}_stats_history.csv")),
     )
+
+
+def _step_cost(step: StepResult, before: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The step's cost per route and for its mix, from what the functions metered."""
+    name = f"{step.target_rps:.0f} req/s" if step.target_rps is not None else "shopper pace"
+    # The events of the step's last requests are still being relayed and consumed.
+    time.sleep(DRAIN_SECONDS)
+    usage = LEDGER.since(before)
+    return name, cost_document(usage, {route.route: route.requests for route in step.routes})
 
 
 def _users_for(rate: float | None) -> int:
