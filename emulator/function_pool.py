@@ -525,17 +525,20 @@ class _InvocationMeter:
         self._err = _CountingStream(sys.stderr)
         sys.stdout, sys.stderr = self._out, self._err
         self._started = 0.0
+        self._cpu_started = 0.0
         self._logged = 0
 
     def start(self) -> None:
         take_usage()  # what init and earlier invocations did is not this invocation's
         self._logged = self._out.written + self._err.written
+        self._cpu_started = time.process_time()
         self._started = time.perf_counter()
 
     def finish(self) -> InvocationUsage:
         duration_ms = (time.perf_counter() - self._started) * 1000
         return InvocationUsage(
             duration_ms=duration_ms,
+            cpu_ms=(time.process_time() - self._cpu_started) * 1000,
             log_bytes=self._out.written + self._err.written - self._logged,
             aws=take_usage(),
         )

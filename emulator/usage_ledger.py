@@ -33,6 +33,7 @@ class InvocationUsage(msgspec.Struct, kw_only=True):
     duration_ms: float
     log_bytes: int
     aws: AwsUsage
+    cpu_ms: float = 0.0  # the container's CPU time: what the duration would be with no waiting
 
 
 class UsageTotals(msgspec.Struct, kw_only=True):
@@ -40,6 +41,7 @@ class UsageTotals(msgspec.Struct, kw_only=True):
 
     invocations: float = 0.0
     billed_ms: float = 0.0  # each invocation's duration rounded up to the millisecond
+    cpu_ms: float = 0.0
     gb_seconds: float = 0.0  # at the function's declared memory
     log_bytes: float = 0.0
     read_units: float = 0.0
@@ -57,6 +59,7 @@ class UsageTotals(msgspec.Struct, kw_only=True):
         aws = usage.aws
         self.invocations += share
         self.billed_ms += share * billed
+        self.cpu_ms += share * usage.cpu_ms
         self.gb_seconds += share * billed / 1000 * memory_mb / 1024
         self.log_bytes += share * usage.log_bytes
         self.read_units += share * aws.read_units

@@ -62,6 +62,7 @@ class RequestUsage:
 
     invocations: float = 0.0
     billed_ms: float = 0.0
+    cpu_ms: float = 0.0  # of which the functions' CPU (the rest: waiting for AWS, or a core)
     gb_seconds: float = 0.0
     function_log_bytes: float = 0.0  # written by the handlers (a part of log_bytes)
     log_bytes: float = 0.0  # every byte ingested: handlers, platform lines, access log
@@ -90,6 +91,7 @@ def per_invocation(totals: UsageTotals, per: float) -> RequestUsage:
     return RequestUsage(
         invocations=totals.invocations / per,
         billed_ms=totals.billed_ms / per,
+        cpu_ms=totals.cpu_ms / per,
         gb_seconds=totals.gb_seconds / per,
         function_log_bytes=function_logs,
         log_bytes=function_logs + totals.invocations / per * PLATFORM_LOG_BYTES,
@@ -211,6 +213,8 @@ def cost_document(
         "region": prices.region,
         "mixUsdPerMillion": round(sum(mix.values()), 2),
         "mixByPart": {part: round(usd, 3) for part, usd in mix.items()},
+        # The plan's estimate has no email: this is the figure to set beside it.
+        "mixWithoutEmailUsdPerMillion": round(sum(mix.values()) - mix.get("SES", 0.0), 2),
         "dominatedBy": max(mix, key=lambda part: mix[part]) if mix else None,
         "events": events,
         "routes": [_route_document(cost) for cost in costs],
@@ -226,6 +230,7 @@ def _route_document(cost: RouteCost) -> dict[str, Any]:
         "writeUnits": round(usage.write_units, 3),
         "lambdaInvocations": round(usage.invocations, 3),
         "lambdaBilledMs": round(usage.billed_ms, 2),
+        "lambdaCpuMs": round(usage.cpu_ms, 2),
         "lambdaGbSeconds": round(usage.gb_seconds, 5),
         "functionLogBytes": round(usage.function_log_bytes),
         "logBytes": round(usage.log_bytes),
@@ -259,9 +264,10 @@ def cost_markdown(steps: list[tuple[str, Mapping[str, Any]]]) -> str:
             "events and SQS requests, each including its outbox events' share.",
             "",
             f"- Shop mix: **${mix:.2f} per million requests** ({shares}); "
-            f"1M requests a month of this mix: ${mix:.2f}/month",
+            f"1M requests a month of this mix: ${mix:.2f}/month, "
+            f"${document['mixWithoutEmailUsdPerMillion']:.2f} without SES's emails",
             "",
-            "| route | requests | read units | write units | Lambda ms | GB-s | log bytes "
+            "| route | requests | read units | write units | Lambda ms (CPU) | GB-s | log bytes "
             "| events | SQS requests | emails | $ per 1M | largest part |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
@@ -270,7 +276,8 @@ def cost_markdown(steps: list[tuple[str, Mapping[str, Any]]]) -> str:
             largest = max(by_part, key=lambda part: by_part[part])
             lines.append(
                 f"| {route['route']} | {route['requests']} | {route['readUnits']:.2f} "
-                f"| {route['writeUnits']:.2f} | {route['lambdaBilledMs']:.1f} "
+                f"| {route['writeUnits']:.2f} "
+                f"| {route['lambdaBilledMs']:.1f} ({route['lambdaCpuMs']:.1f}) "
                 f"| {route['lambdaGbSeconds']:.4f} | {route['logBytes']} "
                 f"| {route['eventBridgeEvents']:.2f} | {route['sqsRequests']:.2f} "
                 f"| {route['emails']:.2f} | {route['usdPerMillion']:.2f} "

@@ -31,6 +31,7 @@ class PriceTable(msgspec.Struct, frozen=True, kw_only=True):
     http_api_requests: Price
     dynamodb_write_units: Price
     dynamodb_read_units: Price
+    dynamodb_storage: Price  # monthly, not per request: for comparing a month's bill
     eventbridge_events: Price
     sqs_requests: Price
     logs_ingestion: Price
@@ -54,6 +55,7 @@ PRICES: Final = PriceTable(
     ),
     dynamodb_write_units=Price(usd=0.625, unit="1M write request units", source=_DYNAMODB),
     dynamodb_read_units=Price(usd=0.125, unit="1M read request units", source=_DYNAMODB),
+    dynamodb_storage=Price(usd=0.25, unit="GB-month", source=_DYNAMODB + ", first 25 GB free"),
     eventbridge_events=Price(
         usd=1.00,
         unit="1M events",
