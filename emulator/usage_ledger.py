@@ -51,6 +51,7 @@ class UsageTotals(msgspec.Struct, kw_only=True):
     emails: float = 0.0
     text_messages: float = 0.0
     events_relayed: float = 0.0  # outbox records the relay handled (under an event key)
+    events_consumed: float = 0.0  # queue messages a consumer handled (under an event key)
     outbox_events: dict[str, float] = msgspec.field(default_factory=dict)
 
     def add(self, usage: InvocationUsage, memory_mb: int, share: float = 1.0) -> None:
@@ -136,6 +137,7 @@ class UsageLedger:
                     # The bus's SendMessage for this record, and its share of the poller's
                     # ReceiveMessage and DeleteMessageBatch.
                     totals.sqs_requests += 1 + share * (1 + math.ceil(len(keys) / _DELETE_BATCH))
+                    totals.events_consumed += 1
                 if from_stream:
                     totals.events_relayed += 1
 
@@ -152,6 +154,24 @@ class UsageLedger:
             for key, totals in now.items()
             if key not in earlier or totals.invocations != earlier[key].invocations
         }
+
+
+def events_in_flight(usage: Mapping[str, UsageTotals]) -> float:
+    """Events written to the outbox and not relayed yet, plus relayed and not consumed yet
+    (for the event types a consumer has handled at all)."""
+    written = sum(
+        sum(totals.outbox_events.values())
+        for key, totals in usage.items()
+        if not key.startswith(EVENT_KEY_PREFIX)
+    )
+    events = [totals for key, totals in usage.items() if key.startswith(EVENT_KEY_PREFIX)]
+    relayed = sum(totals.events_relayed for totals in events)
+    unconsumed = sum(
+        max(0.0, totals.events_relayed - totals.events_consumed)
+        for totals in events
+        if totals.events_consumed > 0
+    )
+    return max(0.0, written - relayed) + unconsumed
 
 
 # The process's ledger: every pool of the local stack records here.

@@ -30,7 +30,7 @@ from aiobotocore.session import get_session
 from emulator.local_stack import LocalStack
 from emulator.provision import StackOutputs
 from emulator.seed import seed_demo_data
-from emulator.usage_ledger import LEDGER
+from emulator.usage_ledger import LEDGER, events_in_flight
 from libs.aws_usage import ENV_VARIABLE as MEASURE_AWS_USAGE
 from loadtests.capacity import (
     TARGET_P99_MS,
@@ -63,7 +63,8 @@ PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
 # latency stays under a third of a second, not so many that logging them in dominates.
 TASKS_PER_USER = 3.0
 CPU_SAMPLE_SECONDS = 1.0
-DRAIN_SECONDS = 2.0
+# After a step, how long its last events may take to be relayed and consumed.
+DRAIN_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,8 +366,11 @@ def _step_cost(step: StepResult, before: dict[str, Any]) -> tuple[str, dict[str,
     """The step's cost per route and for its mix, from what the functions metered."""
     name = f"{step.target_rps:.0f} req/s" if step.target_rps is not None else "shopper pace"
     # The events of the step's last requests are still being relayed and consumed.
-    time.sleep(DRAIN_SECONDS)
+    deadline = time.monotonic() + DRAIN_SECONDS
     usage = LEDGER.since(before)
+    while events_in_flight(usage) > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        usage = LEDGER.since(before)
     return name, cost_document(usage, {route.route: route.requests for route in step.routes})
 
 

@@ -7,7 +7,13 @@ import json
 import msgspec
 import pytest
 
-from emulator.usage_ledger import InvocationUsage, UsageLedger, UsageTotals, usage_keys
+from emulator.usage_ledger import (
+    InvocationUsage,
+    UsageLedger,
+    UsageTotals,
+    events_in_flight,
+    usage_keys,
+)
 from libs.aws_usage import AwsUsage
 from libs.resources.prices import PRICES, Price
 from loadtests.cost import (
@@ -164,3 +170,18 @@ def test_the_access_log_sample_has_the_declared_fields() -> None:
     from stacks.api import ACCESS_LOG_FORMAT
 
     assert set(ACCESS_LOG_SAMPLE) == set(ACCESS_LOG_FORMAT)
+
+
+def test_events_are_in_flight_until_relayed_and_consumed() -> None:
+    # Given two orders written, one event relayed and none consumed yet
+    usage = {
+        "POST /orders": UsageTotals(invocations=2, outbox_events={"OrderCreated": 2}),
+        "event OrderCreated": UsageTotals(events_relayed=1),
+    }
+    # Then one is in flight (nothing says yet that this type has a consumer)
+    assert events_in_flight(usage) == 1
+    # And once both are relayed and one consumed, the other is still in flight
+    usage["event OrderCreated"] = UsageTotals(events_relayed=2, events_consumed=1)
+    assert events_in_flight(usage) == 1
+    usage["event OrderCreated"] = UsageTotals(events_relayed=2, events_consumed=2)
+    assert events_in_flight(usage) == 0
