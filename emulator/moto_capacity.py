@@ -335,7 +335,7 @@ def _transact_write_items(
     for (kind, name, key), old in zip(writes, before, strict=True):
         table = _table(handler, name)
         if kind == "ConditionCheck":
-            # A condition check is charged as a transactional write of the item it reads.
+            # Counted as a transactional write of the item it checks (no code here uses one).
             used = write_units(item_size(old or {}), transactional=True)
         else:
             new = _stored(table, key)
