@@ -371,7 +371,7 @@ def _step_cost(step: StepResult, before: dict[str, Any]) -> tuple[str, dict[str,
     while events_in_flight(usage) > 0 and time.monotonic() < deadline:
         time.sleep(0.5)
         usage = LEDGER.since(before)
-    return name, cost_document(usage, {route.route: route.requests for route in step.routes})
+    return name, cost_document(usage)
 
 
 def _users_for(rate: float | None) -> int:

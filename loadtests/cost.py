@@ -7,7 +7,7 @@ own START/END/REPORT lines and the API's access log line; and, for each event it
 outbox, the measured cost of publishing one such event (the relay's invocation and PutEvents
 entry, each queue's delivery, poll and delete, the consumer's invocation, its reads and writes,
 logs and the email it sends). Prices: ``libs.resources.prices``. The mix weighs each route by
-the requests the step made of it.
+the requests of it that reached its function in the step.
 """
 
 from __future__ import annotations
@@ -138,12 +138,9 @@ class RouteCost:
         return sum(self.usd_per_million.values())
 
 
-def route_costs(
-    usage: Mapping[str, UsageTotals],
-    requests: Mapping[str, int],
-    prices: PriceTable = PRICES,
-) -> list[RouteCost]:
-    """The cost of each route that ``usage`` saw invoked, with its events' share."""
+def route_costs(usage: Mapping[str, UsageTotals], prices: PriceTable = PRICES) -> list[RouteCost]:
+    """The cost of each route that ``usage`` saw invoked, with its events' share; each route's
+    requests are those that reached its function (not those the gateway refused)."""
     per_event = {
         key: per_invocation(totals, totals.events_relayed)
         for key, totals in usage.items()
@@ -165,7 +162,7 @@ def route_costs(
         costs.append(
             RouteCost(
                 route=route,
-                requests=requests.get(route, round(totals.invocations)),
+                requests=round(totals.invocations),
                 usage=whole,
                 events=events,
                 usd_per_million=dollars_per_million(whole, prices=prices),
@@ -185,13 +182,9 @@ def mix_cost(costs: list[RouteCost]) -> dict[str, float]:
     }
 
 
-def cost_document(
-    usage: Mapping[str, UsageTotals],
-    requests: Mapping[str, int],
-    prices: PriceTable = PRICES,
-) -> dict[str, Any]:
+def cost_document(usage: Mapping[str, UsageTotals], prices: PriceTable = PRICES) -> dict[str, Any]:
     """A step's cost per route and for its mix, as JSON-ready data."""
-    costs = route_costs(usage, requests, prices)
+    costs = route_costs(usage, prices)
     mix = mix_cost(costs)
     events = {
         key.removeprefix("event "): {

@@ -121,7 +121,7 @@ def test_a_route_carries_the_cost_of_publishing_the_events_it_writes() -> None:
         ),
     }
     # When its cost is computed
-    (cost,) = route_costs(usage, {"POST /orders": 10}, PRICES_FOR_TEST)
+    (cost,) = route_costs(usage, PRICES_FOR_TEST)
     # Then per request: 1 + 1 invocations, 1 read and 5 write units, 1 event, 3 SQS requests,
     # 1 email
     assert cost.usage.invocations == pytest.approx(2.0)
@@ -143,7 +143,7 @@ def test_a_route_carries_the_cost_of_publishing_the_events_it_writes() -> None:
 
 def test_logs_ingested_include_the_platform_lines_and_the_access_log() -> None:
     usage = {"GET /products": UsageTotals(invocations=2, log_bytes=1000)}
-    (cost,) = route_costs(usage, {"GET /products": 2}, PRICES_FOR_TEST)
+    (cost,) = route_costs(usage, PRICES_FOR_TEST)
     assert cost.usage.log_bytes == 500 + PLATFORM_LOG_BYTES + access_log_bytes("GET /products")
 
 
@@ -158,7 +158,7 @@ def test_the_mix_weighs_each_route_by_its_requests() -> None:
         PRICES_FOR_TEST, lambda_requests=free, lambda_gb_second_arm64=free
     )
     # When the step's cost is summarized
-    document = cost_document(usage, {"GET /a": 3, "GET /b": 1}, prices)
+    document = cost_document(usage, prices)
     # Then the mix is (3 * 1 + 1 * 3) / 4, and the API dominates it
     assert document["mixUsdPerMillion"] == pytest.approx(1.5)
     assert document["dominatedBy"] == "API Gateway"
