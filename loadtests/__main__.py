@@ -4,7 +4,8 @@ Each rate in ``--rate`` is a step run against the same stack, lowest first; the 
 first step that breaches an SLO. It exits non-zero when the first step breaches (a route over
 its p95/p99 objective, the error rate over the 5xx budget) or when any step saw a 5xx. Writes
 ``summary.md``/``summary.json`` (rate, latency per route against the SLO, errors, CPU per
-component, CPU pressure, load average) and ``latency.png``, plus Locust's reports and CSVs.
+component, CPU pressure, load average and, on the local stack, the cost per request of each
+route and of the mix: ``loadtests.cost``) and ``latency.png``, plus Locust's reports and CSVs.
 """
 
 from __future__ import annotations
