@@ -20,8 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from emulator.usage_ledger import LEDGER, InvocationUsage
 from libs.aws_usage import AwsUsage, metering
 from libs.domain_events import EventPublishError
-from libs.outbox import OUTBOX_PREFIX, OutboxEvent, relay_records
+from libs.outbox import OutboxEvent, relay_records
 from libs.resources.functions import FUNCTIONS
+from libs.table_keys import OUTBOX_PREFIX
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -15,12 +15,12 @@ from typing import Any, Final
 
 import msgspec
 
+from libs.table_keys import OUTBOX_PREFIX, PK
+
 ENV_VARIABLE: Final = "MEASURE_AWS_USAGE"
 # DynamoDB operations that read; every other one that reports capacity writes.
 _READS: Final = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
-# The outbox's partition key prefix and payload attribute (libs.outbox; not imported: it
-# imports the events client's types, which a metered container need not load).
-_OUTBOX_PREFIX: Final = "OUTBOX#"
+# The outbox payload's attribute naming the event (libs.outbox.OutboxEvent, camelCase).
 _DETAIL_TYPE: Final = "detailType"
 
 
@@ -73,8 +73,8 @@ def _ask_for_capacity(params: dict[str, Any], model: Any, **_: Any) -> None:
     if "ReturnConsumedCapacity" in model.input_shape.members:
         params.setdefault("ReturnConsumedCapacity", "TOTAL")
     for item in _items_written(model.name, params):
-        partition = item.get("PK", {}).get("S", "")
-        if partition.startswith(_OUTBOX_PREFIX):
+        partition = item.get(PK, {}).get("S", "")
+        if partition.startswith(OUTBOX_PREFIX):
             detail_type = item.get(_DETAIL_TYPE, {}).get("S", "unknown")
             _usage.outbox_events[detail_type] = _usage.outbox_events.get(detail_type, 0) + 1
 
