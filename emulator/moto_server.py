@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.moto_bulk_put import serve_bulk_put
+from emulator.moto_capacity import count_capacity_like_aws
 from emulator.moto_cognito import patch_moto_cognito
 from emulator.moto_memory import limit_moto_memory
 from emulator.moto_operations import count_function_operations
@@ -47,6 +48,7 @@ def serve_moto() -> MotoServer:
     limit_moto_memory()
     query_by_partition()
     speed_up_moto()
+    count_capacity_like_aws()
     patch_moto_cognito()
     serve_bulk_put(_DYNAMODB_LOCK)
     # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.

@@ -4,7 +4,8 @@ Each rate in ``--rate`` is a step run against the same stack, lowest first; the 
 first step that breaches an SLO. It exits non-zero when the first step breaches (a route over
 its p95/p99 objective, the error rate over the 5xx budget) or when any step saw a 5xx. Writes
 ``summary.md``/``summary.json`` (rate, latency per route against the SLO, errors, CPU per
-component, CPU pressure, load average) and ``latency.png``, plus Locust's reports and CSVs.
+component, CPU pressure, load average and, on the local stack, the cost per request of each
+route and of the mix: ``loadtests.cost``) and ``latency.png``, plus Locust's reports and CSVs.
 
 ``--data large`` runs the steps twice in one run: on the stack as it starts, then again after a
 bulk seed of a shop's data (``emulator.bulk_seed``; the load's own accounts are among its users),
@@ -34,6 +35,8 @@ from aiobotocore.session import get_session
 from emulator.bulk_seed import DATA_SETS, SeedReport, ShopSize, seed_shop
 from emulator.local_system import LocalSystem
 from emulator.seed import seed_demo_data
+from emulator.usage_ledger import LEDGER, events_in_flight
+from libs.aws_usage import ENV_VARIABLE as MEASURE_AWS_USAGE
 from libs.resources.user_pool import ADMIN_GROUP
 from libs.stack_outputs import StackOutputs
 from loadtests.capacity import (
@@ -43,6 +46,7 @@ from loadtests.capacity import (
     summary_markdown,
 )
 from loadtests.chart import latency_chart
+from loadtests.cost import cost_document, cost_markdown
 from loadtests.cpu_usage import (
     StackProcesses,
     by_component,
@@ -67,6 +71,8 @@ PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
 # latency stays under a third of a second, not so many that logging them in dominates.
 TASKS_PER_USER = 3.0
 CPU_SAMPLE_SECONDS = 1.0
+# After a step, how long its last events may take to be relayed and consumed.
+DRAIN_SECONDS = 20.0
 _LARGE = DATA_SETS["large"]
 
 
@@ -102,14 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         users_file.write_text(json.dumps(accounts))
         # Which process is which, for a profiler (py-spy record -p PID) during the steps.
         (args.out / "processes.json").write_text(json.dumps(processes.describe(), indent=2))
-        steps, histories = _run_steps(args, target, processes, users_file, rates, users, "")
+        steps, histories, costs = _run_steps(args, target, processes, users_file, rates, users, "")
         if size is not None:
             empty_steps, memory = steps, {"empty": _peak_memory(processes)}
             report = _seed(target, size, accounts)
-            steps, large_histories = _run_steps(
-                args, target, processes, users_file, rates, users, "large-"
+            steps, large_histories, large_costs = _run_steps(
+                args, target, processes, users_file, rates, users, "large "
             )
-            histories += [(f"large {name}", path) for name, path in large_histories]
+            histories += large_histories
+            costs += large_costs
             memory["large"] = _peak_memory(processes)
             data_sets = _data_sets(empty_steps, steps, report, memory)
         floor = (
@@ -125,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         p99_ms=args.p99_ms,
         floor=floor,
     )
-    markdown = summary_markdown(document)
+    document["cost"] = [{"step": name, **cost} for name, cost in costs]
+    markdown = summary_markdown(document) + cost_markdown(costs)
     if data_sets is not None:
         document["data_sets"] = data_sets
         markdown += "\n" + comparison_markdown(data_sets)
@@ -195,6 +203,11 @@ def _parser() -> argparse.ArgumentParser:
         help="after the steps, measure the emulator alone (GetItem, Query) for comparison",
     )
     parser.add_argument(
+        "--no-cost",
+        action="store_true",
+        help="do not meter the local functions' AWS usage (no cost per request in the summary)",
+    )
+    parser.add_argument(
         "--data",
         choices=("empty", *DATA_SETS),
         default="empty",
@@ -217,26 +230,33 @@ def _run_steps(
     rates: list[float | None],
     users: list[int],
     label: str,
-) -> tuple[list[StepResult], list[tuple[str, Path]]]:
-    """The warm-up, then each step, lowest rate first, until one breaches an SLO."""
+) -> tuple[list[StepResult], list[tuple[str, Path]], list[tuple[str, dict[str, Any]]]]:
+    """The warm-up, then each step, lowest rate first, until one breaches an SLO.
+
+    Each step's name, history and cost start with ``label`` (the data set, when there are two).
+    """
     if args.warm_up not in ("0", "0s"):
         # At the fastest step's rate: each container's first invocation creates its clients
         # and loads their models, and the busy functions scale out (as Lambda does) before
         # any step is measured, instead of paying cold starts inside one.
-        prefix = args.out / f"{label}warm-up"
+        prefix = args.out / f"{label.replace(' ', '-')}warm-up"
         _run_step(args, target, processes, users_file, prefix, rates[-1], users[-1], args.warm_up)
     steps: list[StepResult] = []
+    costs: list[tuple[str, dict[str, Any]]] = []
     histories: list[tuple[str, Path]] = []
     for rate, count in zip(rates, users, strict=True):
         name = f"{rate:.0f}rps" if rate is not None else "shopper"
-        prefix = args.out / f"{label}load-{name}"
+        prefix = args.out / f"{label.replace(' ', '-')}load-{name}"
+        before = LEDGER.snapshot()
         step = _run_step(args, target, processes, users_file, prefix, rate, count, args.duration)
         steps.append(step)
-        histories.append((name, Path(f"{prefix}_stats_history.csv")))
+        step_name, cost = _step_cost(step, before)
+        costs.append((f"{label}{step_name}", cost))
+        histories.append((f"{label}{name}", Path(f"{prefix}_stats_history.csv")))
         print(_step_line(step), flush=True)
         if not step.within_slo:
             break
-    return steps, histories
+    return steps, histories, costs
 
 
 # -- the large data set (kept apart from the rest of the summary) ------------------------------
@@ -346,6 +366,9 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
             StackProcesses(local=False),
         )
         return
+    if not args.no_cost:
+        # The containers inherit it: each meters its invocations for the cost per request.
+        os.environ[MEASURE_AWS_USAGE] = "1"
     print("starting the local system ...", flush=True)
     stack = LocalSystem(
         backend="moto",
@@ -451,6 +474,18 @@ def _run_step(
         cpu_pressure=cpu_pressure(before, after),
         steady_rps=read_steady_rate(Path(f"{prefix}_stats_history.csv")),
     )
+
+
+def _step_cost(step: StepResult, before: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The step's cost per route and for its mix, from what the functions metered."""
+    name = f"{step.target_rps:.0f} req/s" if step.target_rps is not None else "shopper pace"
+    # The events of the step's last requests are still being relayed and consumed.
+    deadline = time.monotonic() + DRAIN_SECONDS
+    usage = LEDGER.since(before)
+    while events_in_flight(usage) > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        usage = LEDGER.since(before)
+    return name, cost_document(usage)
 
 
 def _users_for(rate: float | None) -> int:
