@@ -28,7 +28,7 @@ import pytest
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from emulator.backends import BackendUnavailable, SuiteTarget, suite_target
+from emulator.backends import BackendUnavailable, ClientOptions, SuiteTarget, suite_target
 from emulator.local_stack import LocalStack
 from emulator.provision import (
     STREAM_FAILURE_QUEUES,
@@ -179,7 +179,10 @@ async def remove_stack(outputs: StackOutputs) -> None:
     """Delete what ``provision`` created for a stack with a name suffix of its own."""
     suffix = outputs.name_suffix
     session = get_session()
-    options = {"endpoint_url": outputs.aws_endpoint_url, "region_name": outputs.region}
+    options: ClientOptions = {
+        "endpoint_url": outputs.aws_endpoint_url,
+        "region_name": outputs.region,
+    }
     async with (
         session.create_client("dynamodb", **options) as dynamodb,
         session.create_client("cognito-idp", **options) as cognito,
@@ -221,7 +224,7 @@ def table_name(stack: SystemUnderTest) -> str:
     return stack.outputs.table_name
 
 
-def client_options(stack: SystemUnderTest) -> dict[str, Any]:
+def client_options(stack: SystemUnderTest) -> ClientOptions:
     """Where and as whom an SDK client reaches the system under test."""
     if not stack.endpoint_url:
         # A deployed stage: AWS's endpoints, and the credentials of the usual configuration.

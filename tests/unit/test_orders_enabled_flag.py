@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,6 +89,7 @@ def test_the_orders_function_answers_a_paused_placement_without_touching_the_tab
     # When a caller places an order
     written = io.StringIO()
     handler = orders_function.api.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
     previous = handler.setStream(written)
     try:
         response = orders_function.handler(place_order_event(), Context())
