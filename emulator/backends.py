@@ -207,12 +207,7 @@ def _start_moto(region: str) -> Backend:
     from moto.server import ThreadedMotoServer
 
     _emulator_credentials()
-    count_function_operations()  # first: the lock then wraps the count, as one wrapper
-    _serialize_dynamodb()
-    limit_moto_memory()
-    query_by_partition()
-    speed_up_moto()
-    patch_moto_cognito()
+    patch_moto()
     # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Port 0: the OS picks a free port at bind time, so two emulators can never race for one.
@@ -220,6 +215,16 @@ def _start_moto(region: str) -> Backend:
     server.start()
     host, port = server.get_host_and_port()
     return Backend(endpoint_url=f"http://{host}:{port}", region=region, _stop=server.stop)
+
+
+def patch_moto() -> None:
+    """Apply every patch of moto's internals (emulator/moto_internals.py lists them); idempotent."""
+    count_function_operations()  # first: the lock then wraps the count, as one wrapper
+    _serialize_dynamodb()
+    limit_moto_memory()
+    query_by_partition()
+    speed_up_moto()
+    patch_moto_cognito()
 
 
 def _start_moto_process(region: str) -> Backend:
