@@ -142,14 +142,14 @@ INTERNALS: Final = (
     ),
     MotoInternal(
         "moto.dynamodb.responses:DynamoHandler.call_action",
-        "emulator.moto_operations, emulator.backends",
+        "emulator.moto_operations, emulator.moto_server",
         "serves one DynamoDB request per call on the handler, whose headers carry X-Amz-Target, "
         "User-Agent and Host",
         "26be2ac119a899ff",
     ),
     MotoInternal(
         "moto.dynamodbstreams.responses:DynamoDBStreamsHandler.call_action",
-        "emulator.backends",
+        "emulator.moto_server",
         "serves one DynamoDB Streams request per call (inherited from BaseResponse)",
         "ce5f71add322c22a",
         defined_at="moto.core.responses:BaseResponse.call_action",

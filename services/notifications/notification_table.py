@@ -14,6 +14,7 @@ import msgspec
 
 from libs.single_table import Item, Page, from_item, query_page, to_item
 from libs.table_keys import PK, SK, as_key, profile_key, user_partition
+from libs.transactions import ConditionFailed, transact_write
 from services.notifications.models import Notification, ProcessedMarker, Recipient
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 NOTIFICATION_PREFIX = "NOTIF#"
 _BATCH_WRITE_LIMIT = 25
+# Where store_notification puts the conditional marker.
+MARKER_ITEM = 0
 
 
 class UnreadableProfile(Exception):
@@ -87,6 +90,7 @@ async def store_notification(
     """Write the event's marker and its notification (if any) in one transaction.
 
     False, and nothing written, when the marker exists: a concurrent delivery got there first.
+    Any other cancellation raises (see ``transact_write``): the message is delivered again.
     """
     writes: list[Any] = [
         {
@@ -105,10 +109,9 @@ async def store_notification(
         item = to_item(notification, **key, entity="Notification")
         writes.append({"Put": {"TableName": table, "Item": item}})
     try:
-        await db.transact_write_items(TransactItems=writes)
-    except db.exceptions.TransactionCanceledException as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        await transact_write(db, writes)
+    except ConditionFailed as failed:
+        if failed.only(MARKER_ITEM):
             return False
         raise
     return True

@@ -45,7 +45,7 @@ def code(namespace):
             if isinstance(value, CODE) or callable(value)}
 
 before = {prefix: dict(code(namespace)) for prefix, namespace in namespaces()}
-from emulator.backends import patch_moto
+from emulator.moto_server import patch_moto
 patch_moto()
 replaced = set()
 for prefix, namespace in namespaces():

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.relay_replay import RangeUnreadable, StreamBatchInfo, failure_record, read_range
+from ops.relay_replay import RangeUnreadable, StreamBatchInfo, failure_record, read_range
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs.type_defs import MessageTypeDef
