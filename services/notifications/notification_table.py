@@ -1,9 +1,6 @@
 """Notifications' access to the single table: notifications, processed markers, profiles (read).
 
-| item         | PK                  | SK                            |
-|--------------|---------------------|-------------------------------|
-| notification | USER#<userId>       | NOTIF#<occurredAt>#<eventId>  |
-| marker       | PROCESSED#<eventId> | MARKER                        |
+Their keys are in ``libs.table_keys`` (``notification_key``, ``marker_key``).
 """
 
 from __future__ import annotations
@@ -13,14 +10,22 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from libs.single_table import Item, Page, from_item, query_page, to_item
-from libs.table_keys import PK, SK, as_key, profile_key, user_partition
+from libs.table_keys import (
+    NOTIFICATION_PREFIX,
+    PK,
+    SK,
+    as_key,
+    marker_key,
+    notification_key,
+    profile_key,
+    user_partition,
+)
 from libs.transactions import ConditionFailed, transact_write
 from services.notifications.models import Notification, ProcessedMarker, Recipient
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-NOTIFICATION_PREFIX = "NOTIF#"
 _BATCH_WRITE_LIMIT = 25
 # Where store_notification puts the conditional marker.
 MARKER_ITEM = 0
@@ -28,16 +33,6 @@ MARKER_ITEM = 0
 
 class UnreadableProfile(Exception):
     """The user's profile item does not hold preferences this service can trust."""
-
-
-def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, str]:
-    """Table key of a notification: under its user, in time order."""
-    return {PK: user_partition(user_id), SK: f"{NOTIFICATION_PREFIX}{created_at}#{event_id}"}
-
-
-def marker_key(event_id: str) -> dict[str, str]:
-    """Table key of the marker saying an event was handled."""
-    return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
 
 
 async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
