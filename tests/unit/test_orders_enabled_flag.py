@@ -16,6 +16,7 @@ from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE, OrderingPaused
 from libs.resources.feature_flags import FLAGS_BY_ENVIRONMENT, OrderFlags
 from services.orders import handler as orders_function
 from services.orders.ordering import DEFAULT_FLAGS, check_ordering_open
+from tests.lambda_context import as_lambda_context
 from tests.unit.test_flag_client import LOCATION, FakeAppConfigData
 from tests.unit.test_origin_check import Context
 
@@ -92,7 +93,7 @@ def test_the_orders_function_answers_a_paused_placement_without_touching_the_tab
     assert isinstance(handler, logging.StreamHandler)
     previous = handler.setStream(written)
     try:
-        response = orders_function.handler(place_order_event(), Context())
+        response = orders_function.handler(place_order_event(), as_lambda_context(Context()))
     finally:
         handler.setStream(previous)
     # Then the answer is the 503 ordering-paused problem with Retry-After, read from AppConfig
