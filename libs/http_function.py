@@ -27,6 +27,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from libs import json_patterns
 from libs.aws_clients import AwsClients
 from libs.caller import caller_of
 from libs.config import settings
@@ -54,7 +55,7 @@ RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[st
 T = TypeVar("T")
 
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_CORRELATION_ID = re.compile(json_patterns.CORRELATION_ID)
 # AWS error codes that mean "try again shortly": answered 503 with Retry-After, not 500.
 _RETRYABLE_CODES = frozenset(
     {

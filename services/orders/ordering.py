@@ -11,7 +11,7 @@ import msgspec
 from libs.caller import Caller
 from libs.domain_events import OrderCreated, OrderStatusChanged, utc_now
 from libs.domain_events import OrderLine as EventLine
-from libs.problems import Conflict, InvalidParam, NotFound, OrderingPaused, ValidationFailed
+from libs.problems import Conflict, InvalidParam, NotFound, OrderingPaused, OrderRefused
 from libs.resources.feature_flags import OrderFlags
 from libs.resources.user_pool import ADMIN_GROUP
 from services.orders import order_table
@@ -78,7 +78,7 @@ def check_order_size(request: PlaceOrder, flags: OrderFlags) -> None:
     """422 naming ``items`` when the order has more lines than the feature flag allows now."""
     limit = flags.max_items_per_order
     if len(request.items) > limit:
-        raise ValidationFailed(
+        raise OrderRefused(
             f"An order may have at most {limit} lines",
             invalid_params=[InvalidParam("items", f"More than {limit} lines")],
         )
@@ -104,7 +104,7 @@ async def price_lines(
     if len(currencies) > 1:
         problems.append(InvalidParam("items", "Products priced in different currencies"))
     if problems:
-        raise ValidationFailed("The order cannot be priced", invalid_params=problems)
+        raise OrderRefused("The order cannot be priced", invalid_params=problems)
     lines = [
         OrderLine(
             product_id=line.product_id,

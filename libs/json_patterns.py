@@ -1,0 +1,44 @@
+"""The regular expressions the API checks, each declared once for msgspec and the document.
+
+msgspec checks a ``pattern`` with Python's ``re``; the OpenAPI document states the same string,
+which clients and validators read as an ECMA-262 regular expression. The two dialects disagree
+on ``\\d``, ``\\w`` and ``\\s`` (Unicode in Python, ASCII or another set in ECMA-262), so every
+pattern here spells its characters out in classes that both read alike.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Printable ASCII without the space: tokens, codes, header values.
+VISIBLE_ASCII: Final = r"[\x21-\x7e]"
+# At least one character that is neither ASCII whitespace nor a control character.
+NOT_BLANK: Final = r"[^\x00-\x20\x7f]"
+
+PRODUCT_ID: Final = r"^[a-z0-9][a-z0-9-]{0,63}$"
+CATEGORY: Final = r"^[a-z0-9][a-z0-9-]{0,39}$"
+CURRENCY: Final = r"^[A-Z]{3}$"  # ISO 4217
+COUNTRY: Final = r"^[A-Z]{2}$"  # ISO 3166-1 alpha-2
+PHONE: Final = r"^\+[1-9][0-9]{1,14}$"  # E.164: a country code not starting with 0, ≤ 15 digits
+# An address as mail systems exchange it (RFC 5321's dot-atom, ASCII): a local part, and a
+# domain of dot-separated labels ending in a top-level label of letters.
+_ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL: Final = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL: Final = rf"^{_ATOM}(\.{_ATOM})*@({_LABEL}\.)+[A-Za-z]{{2,63}}$"
+# Cognito's confirmation and reset codes, and its tokens: printable ASCII.
+CODE: Final = rf"^{VISIBLE_ASCII}+$"
+TOKEN: Final = rf"^{VISIBLE_ASCII}+$"
+# The IETF Idempotency-Key draft: a header value of printable ASCII.
+IDEMPOTENCY_KEY: Final = rf"^{VISIBLE_ASCII}{{1,255}}$"
+CORRELATION_ID: Final = r"^[A-Za-z0-9._:-]{1,128}$"
+DECIMAL_DIGITS: Final = r"^[0-9]+$"
+# Page cursors are URL-safe base64 (libs/single_table.py); empty means "the first page".
+CURSOR: Final = r"^[A-Za-z0-9_-]*$"
+
+
+def requiring(*classes: str) -> str:
+    """A pattern matched by a string holding at least one character of each class.
+
+    ``[\\s\\S]`` is "any character, line breaks included" in both dialects, unlike ``.``.
+    """
+    return "^" + "".join(rf"(?=[\s\S]*{character_class})" for character_class in classes)
