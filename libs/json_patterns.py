@@ -20,11 +20,11 @@ CATEGORY: Final = r"^[a-z0-9][a-z0-9-]{0,39}$"
 CURRENCY: Final = r"^[A-Z]{3}$"  # ISO 4217
 COUNTRY: Final = r"^[A-Z]{2}$"  # ISO 3166-1 alpha-2
 PHONE: Final = r"^\+[1-9][0-9]{1,14}$"  # E.164: a country code not starting with 0, ≤ 15 digits
-# An address as mail systems exchange it (RFC 5321's dot-atom, ASCII): a local part, and a
-# domain of dot-separated labels ending in a top-level label of letters.
-_ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+# An email address as Cognito takes it for a username (its own check is unpublished; this is
+# the common ASCII form, which Cognito and the emulator both accept): a local part starting with
+# a letter, digit or underscore, then labels separated by dots and a top-level label of letters.
 _LABEL: Final = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL: Final = rf"^{_ATOM}(\.{_ATOM})*@({_LABEL}\.)+[A-Za-z]{{2,63}}$"
+EMAIL: Final = rf"^[A-Za-z0-9_][A-Za-z0-9._%+-]*@({_LABEL}\.)+[A-Za-z]{{2,63}}$"
 # Cognito's confirmation and reset codes, and its tokens: printable ASCII.
 CODE: Final = rf"^{VISIBLE_ASCII}+$"
 TOKEN: Final = rf"^{VISIBLE_ASCII}+$"
