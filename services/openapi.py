@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import msgspec
 
+from libs import json_patterns
 from libs.api_contract import Header, Link, RouteContract
 from libs.problems import (
     TYPE_BASE,
@@ -171,7 +172,7 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "RetryAfter": {
                     "description": "Seconds to wait before retrying",
-                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                    "schema": {"type": "string", "pattern": json_patterns.DECIMAL_DIGITS},
                 },
             },
             "examples": _problem_examples(),
