@@ -26,6 +26,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from libs import json_patterns
 from libs.caller import caller_of
 from libs.config import settings
 from libs.container_loop import snapshot_hooks
@@ -52,7 +53,7 @@ RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[st
 T = TypeVar("T")
 
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_CORRELATION_ID = re.compile(json_patterns.CORRELATION_ID)
 # AWS error codes that mean "try again shortly": answered 503 with Retry-After, not 500.
 _RETRYABLE_CODES = frozenset(
     {

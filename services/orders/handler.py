@@ -9,6 +9,7 @@ import re
 
 from aws_lambda_powertools.event_handler import Response
 
+from libs import json_patterns
 from libs.caller import caller_of
 from libs.config import settings
 from libs.flag_client import FlagClient
@@ -23,7 +24,7 @@ api = HttpFunction("orders")
 app = api.app
 flags = FlagClient.from_settings(settings())
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as in the IETF draft
+_IDEMPOTENCY_KEY = re.compile(json_patterns.IDEMPOTENCY_KEY)
 _ORDER_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
