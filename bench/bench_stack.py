@@ -20,10 +20,12 @@ from emulator.provision import StackOutputs, function_environment, provision
 from emulator.seed import seed_demo_data
 from libs.domain_events import utc_now
 from libs.resources.table import MAIN_TABLE
+from libs.sealed_fields import FieldSealer
 from services.orders.models import Order, OrderLine
 from services.orders.order_table import order_item
 from services.users import profile_table
 from services.users.models import UpdateProfile
+from services.users.profile_table import Sealing
 
 PASSWORD = "Correct-Horse-7"  # noqa: S105 - a throwaway user of the emulator
 READER_ORDERS = 25  # more than a page (20): every GET /orders returns a full page and a cursor
@@ -115,6 +117,7 @@ async def _prepare(backend: Backend) -> BenchStack:
     async with (
         get_session().create_client("cognito-idp", **options) as cognito,
         get_session().create_client("dynamodb", **options) as db,
+        get_session().create_client("kms", **options) as kms,
     ):
         reader = await _signed_in_claims(cognito, outputs)
         writer = await _signed_in_claims(cognito, outputs)
@@ -124,8 +127,9 @@ async def _prepare(backend: Backend) -> BenchStack:
             await db.put_item(TableName=outputs.table_name, Item=order_item(order))
             order_ids.append(order.order_id)
         change = UpdateProfile(version=0, name="Reader", phone="+4915112345678")
+        sealing = Sealing(FieldSealer(outputs.pii_key_arn), kms)
         await profile_table.update_profile(
-            db, outputs.table_name, reader["sub"], change, now=utc_now()
+            db, outputs.table_name, reader["sub"], change, sealing, now=utc_now()
         )
     return BenchStack(
         backend=backend,

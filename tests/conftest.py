@@ -39,6 +39,7 @@ from emulator.provision import (
 )
 from emulator.seed import seed_demo_data
 from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, RULES
+from libs.resources.keys import PII_KEY
 from libs.resources.user_pool import ADMIN_GROUP
 from libs.single_table import from_item
 from libs.table_keys import as_key
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_events import EventBridgeClient
+    from types_aiobotocore_kms import KMSClient
     from types_aiobotocore_sqs import SQSClient
 
 PASSWORD = "Correct-Horse-7"
@@ -185,6 +187,7 @@ async def remove_stack(outputs: StackOutputs) -> None:
         session.create_client("cognito-idp", **options) as cognito,
         session.create_client("events", **options) as events,
         session.create_client("sqs", **options) as sqs,
+        session.create_client("kms", **options) as kms,
     ):
         bus = outputs.event_bus_name
         for rule in RULES:
@@ -208,6 +211,9 @@ async def remove_stack(outputs: StackOutputs) -> None:
             await cognito.delete_user_pool(UserPoolId=outputs.user_pool_id)
         with contextlib.suppress(ClientError):
             await dynamodb.delete_table(TableName=stack_name(TABLE_NAME, suffix))
+        with contextlib.suppress(ClientError):
+            await kms.delete_alias(AliasName=f"alias/{stack_name(PII_KEY.alias, suffix)}")
+            await kms.schedule_key_deletion(KeyId=outputs.pii_key_arn, PendingWindowInDays=7)
 
 
 @pytest.fixture(scope="session")
@@ -275,6 +281,13 @@ async def events_of(stack: SystemUnderTest, source: str) -> AsyncIterator[tuple[
         await events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
         await events.delete_rule(Name=name, EventBusName=bus)
         await sqs.delete_queue(QueueUrl=queue_url)
+
+
+@pytest.fixture(scope="session")
+async def kms(stack: SystemUnderTest) -> AsyncIterator[KMSClient]:
+    """A KMS client on the system under test."""
+    async with get_session().create_client("kms", **client_options(stack)) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -12,21 +12,26 @@ from libs.domain_events import read_bus_event
 from libs.queue_function import QueueFunction
 from libs.resources.events import NOTIFICATIONS_QUEUE, events_for
 from libs.resources.metrics import DUPLICATE_EVENTS_SKIPPED
+from libs.sealed_fields import FieldSealer
 from services.notifications import notifying
 from services.notifications.channels import ChannelClients, channels_from_environment
+from services.notifications.notification_table import PhoneOpener
 
 clients = ChannelClients()
 consumer = QueueFunction("notifications-consumer", clients=clients)
 channels = channels_from_environment(clients, consumer.logger)
 # The events the bus's rules route to this queue: anything else is a fault, for the DLQ.
 ROUTED_EVENTS = events_for(NOTIFICATIONS_QUEUE)
+# Opens the phone the users service sealed (decrypt only), its data keys cached per container.
+sealer = FieldSealer(settings().pii_key_arn)
 
 
 @consumer.each_message
 async def notify(record: SQSRecord) -> None:
     event = read_bus_event(record.body, ROUTED_EVENTS)
     db = await clients.dynamodb()
-    outcome = await notifying.handle_event(db, settings().table_name, channels, event)
+    phones = PhoneOpener(sealer, await clients.kms())
+    outcome = await notifying.handle_event(db, settings().table_name, channels, event, phones)
     consumer.logger.info(
         "event handled",
         extra={"event_id": event.event_id, "detail_type": event.DETAIL_TYPE, "outcome": outcome},

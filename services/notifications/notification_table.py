@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from libs.single_table import Item, Page, from_item, query_page, to_item
+from libs.sealed_fields import FieldSealer, SealedValue, UnsealError
+from libs.single_table import Item, Page, from_attribute, from_item, query_page, to_item
 from libs.table_keys import PK, SK, as_key, profile_key, user_partition
 from services.notifications.models import Notification, ProcessedMarker, Recipient
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_kms import KMSClient
 
 NOTIFICATION_PREFIX = "NOTIF#"
 _BATCH_WRITE_LIMIT = 25
@@ -37,10 +39,18 @@ def marker_key(event_id: str) -> dict[str, str]:
     return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
 
 
-async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
+class PhoneOpener(msgspec.Struct, frozen=True):
+    """What opens the sealed phone of a profile: the container's sealer and its KMS client."""
+
+    sealer: FieldSealer
+    kms: KMSClient
+
+
+async def recipient(db: DynamoDBClient, table: str, user_id: str, phones: PhoneOpener) -> Recipient:
     """The user's channel preferences and phone (the defaults when they saved no profile).
 
-    Malformed preferences raise UnreadableProfile: guessing could message someone who opted out.
+    Malformed preferences, or a phone that does not open for this user, raise
+    UnreadableProfile: guessing could message someone who opted out, or someone else.
     """
     response = await db.get_item(
         TableName=table,
@@ -51,9 +61,15 @@ async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
     item = response.get("Item")
     if item is None:
         return Recipient()
+    fields = {name: from_attribute(value) for name, value in item.items()}
     try:
-        return from_item(item, Recipient)
-    except msgspec.ValidationError as error:
+        phone = fields.get("phone")
+        if isinstance(phone, dict):  # sealed by the users service (a string: written before)
+            sealed = msgspec.convert(phone, SealedValue)
+            opened = await phones.sealer.open(phones.kms, sealed, owner=user_id, field="phone")
+            fields["phone"] = msgspec.json.decode(opened)
+        return msgspec.convert(fields, Recipient)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnsealError) as error:
         raise UnreadableProfile(f"the profile of {user_id} is malformed: {error}") from error
 
 

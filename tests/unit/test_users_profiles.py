@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from libs.problems import NotFound
+from libs.sealed_fields import FieldSealer
 from services.users import profiles
 from services.users.models import (
     Account,
@@ -18,6 +19,7 @@ from services.users.models import (
     StoredProfile,
     UpdateProfile,
 )
+from services.users.profile_table import Sealing
 
 USER_ID = "0f4c2b1e-0000-4000-8000-000000000001"
 ACCOUNT = Account(user_id=USER_ID, email="ada@example.com", email_verified=True, name="Ada")
@@ -89,6 +91,10 @@ class Recorder:
         return {}
 
 
+# No profile is stored in these tests: the sealer is never asked for a key.
+NO_SEALING = Sealing(FieldSealer("unused"), None)  # type: ignore[arg-type]
+
+
 def names(**clients: Any) -> dict[str, Any]:
     return {"pool_id": "pool", "table": "table", "user_id": USER_ID, **clients}
 
@@ -98,7 +104,7 @@ async def test_the_account_and_the_profile_are_read_concurrently() -> None:
     both = Rendezvous()
     # When the profile is read (run one after the other, the first call would wait forever)
     profile = await asyncio.wait_for(
-        profiles.read_profile(both, both, **names()),  # type: ignore[arg-type]
+        profiles.read_profile(both, both, **names(), sealing=NO_SEALING),  # type: ignore[arg-type]
         timeout=5,
     )
     # Then both calls ran at once and their answers were merged
@@ -109,7 +115,7 @@ async def test_a_deleted_account_has_no_profile() -> None:
     journal: list[str] = []
     gone = Recorder(journal, account_exists=False)
     with pytest.raises(NotFound):
-        await profiles.read_profile(gone, gone, **names())  # type: ignore[arg-type]
+        await profiles.read_profile(gone, gone, **names(), sealing=NO_SEALING)  # type: ignore[arg-type]
 
 
 async def test_a_deleted_account_cannot_save_a_profile() -> None:
@@ -122,6 +128,7 @@ async def test_a_deleted_account_cannot_save_a_profile() -> None:
             gone,  # type: ignore[arg-type]
             gone,  # type: ignore[arg-type]
             **names(change=UpdateProfile(version=0, name="Ghost")),
+            sealing=NO_SEALING,
         )
     # Then nothing was written
     assert journal == ["AdminGetUser"]
