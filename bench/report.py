@@ -8,6 +8,8 @@ from typing import Any
 
 from bench.probe import ENDPOINTS
 from bench.stats import ratio
+from libs.resources.functions import FUNCTIONS
+from stacks.bundling import BUNDLE_BUDGET_MB, bundle_budget_mb
 
 ROUTE_OF = {
     "post_order": "POST /orders",
@@ -17,7 +19,6 @@ ROUTE_OF = {
 }
 SERVICES = ("orders", "users")
 TRACING = ("untraced", "traced")
-BUNDLE_LIMIT_MB = 10
 COLD_LIMIT = 0.8
 OVERHEAD_LIMIT = 0.25
 FLOOR_LIMIT = 1.10
@@ -139,12 +140,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     for name, bundle in results.get("bundles", {}).get("functions", {}).items():
+        limit = bundle_budget_mb(FUNCTIONS[name]) if name in FUNCTIONS else BUNDLE_BUDGET_MB
         rows.append(
             _target(
-                f"bundle {name} ≤ {BUNDLE_LIMIT_MB} MB unzipped",
+                f"bundle {name} ≤ {limit} MB unzipped",
                 "MB unzipped",
                 bundle["ours"]["mb"],
-                BUNDLE_LIMIT_MB,
+                limit,
             )
         )
     return rows

@@ -49,6 +49,14 @@ class QueueFunction:
         self._handle_message = func
         return func
 
+    def log_context(self, **keys: str | None) -> None:
+        """Add ``keys`` to every later log line of the message being handled (None: left out).
+
+        Messages of a batch run concurrently, each in a task of its own: the keys live in the
+        task's context (Powertools' thread-safe keys are a ContextVar), not in the logger's.
+        """
+        self.logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v is not None})
+
     def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         end_init()  # the first invocation ends init (a no-op afterwards)
         return self._loop.run(self._handle_batch(event))

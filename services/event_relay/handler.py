@@ -42,6 +42,8 @@ async def relay(event: dict[str, Any]) -> dict[str, Any]:
             "records": len(records),
             "published": relayed.published,
             "resume_from": relayed.resume_from,
+            # How a request's events are found here: the ids of the requests that caused them.
+            "correlation_ids": list(relayed.correlation_ids),
         },
     )
     metrics.add_metric(name=EVENTS_RELAYED.name, unit="Count", value=relayed.published)

@@ -1,4 +1,4 @@
-"""Notifications' access to the single table: notifications, processed markers, profiles (read).
+"""Notifications' access to the single table: notifications and processed markers.
 
 | item         | PK                  | SK                            |
 |--------------|---------------------|-------------------------------|
@@ -10,23 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from libs.sealed_fields import FieldSealer, SealedValue, UnsealError
-from libs.single_table import Item, Page, from_attribute, from_item, query_page, to_item
-from libs.table_keys import PK, SK, as_key, profile_key, user_partition
-from services.notifications.models import Notification, ProcessedMarker, Recipient
+from libs.single_table import Item, Page, from_item, query_page, to_item
+from libs.table_keys import PK, SK, as_key, user_partition
+from services.notifications.models import Notification, ProcessedMarker
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-    from types_aiobotocore_kms import KMSClient
 
 NOTIFICATION_PREFIX = "NOTIF#"
 _BATCH_WRITE_LIMIT = 25
-
-
-class UnreadableProfile(Exception):
-    """The user's profile item does not hold preferences this service can trust."""
 
 
 def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, str]:
@@ -37,40 +29,6 @@ def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, 
 def marker_key(event_id: str) -> dict[str, str]:
     """Table key of the marker saying an event was handled."""
     return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
-
-
-class PhoneOpener(msgspec.Struct, frozen=True):
-    """What opens the sealed phone of a profile: the container's sealer and its KMS client."""
-
-    sealer: FieldSealer
-    kms: KMSClient
-
-
-async def recipient(db: DynamoDBClient, table: str, user_id: str, phones: PhoneOpener) -> Recipient:
-    """The user's channel preferences and phone (the defaults when they saved no profile).
-
-    Malformed preferences, or a phone that does not open for this user, raise
-    UnreadableProfile: guessing could message someone who opted out, or someone else.
-    """
-    response = await db.get_item(
-        TableName=table,
-        Key=as_key(profile_key(user_id)),
-        ProjectionExpression="preferences, phone",
-        ConsistentRead=True,
-    )
-    item = response.get("Item")
-    if item is None:
-        return Recipient()
-    fields = {name: from_attribute(value) for name, value in item.items()}
-    try:
-        phone = fields.get("phone")
-        if isinstance(phone, dict):  # sealed by the users service (a string: written before)
-            sealed = msgspec.convert(phone, SealedValue)
-            opened = await phones.sealer.open(phones.kms, sealed, owner=user_id, field="phone")
-            fields["phone"] = msgspec.json.decode(opened)
-        return msgspec.convert(fields, Recipient)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnsealError) as error:
-        raise UnreadableProfile(f"the profile of {user_id} is malformed: {error}") from error
 
 
 async def is_processed(db: DynamoDBClient, table: str, event_id: str) -> bool:

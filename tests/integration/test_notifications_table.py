@@ -16,8 +16,9 @@ from libs.table_keys import as_key, profile_key
 from services.notifications import notification_table
 from services.notifications.channels import LocalChannels
 from services.notifications.models import ProcessedMarker
-from services.notifications.notification_table import PhoneOpener, UnreadableProfile, marker_key
+from services.notifications.notification_table import marker_key
 from services.notifications.notifying import handle_event
+from services.notifications.recipients import PhoneOpener, UnreadableProfile
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
