@@ -235,6 +235,8 @@ def markdown(results: dict[str, Any]) -> str:
     if "warm_latency" in results:
         title = f"Warm invocations, {settings['latency_ms']:g} ms added to every AWS call"
         lines += _warm_section(results, "warm_latency", title)
+    if "sealing" in results:
+        lines += _sealing_section(results["sealing"])
     if results.get("bundles", {}).get("functions"):
         lines += _bundle_section(results)
     if results.get("steps"):
@@ -306,6 +308,28 @@ _VARIANT_TITLES = {
     "floor": "floor (raw aiobotocore)",
     "floor_boto3": "floor (raw boto3)",
 }
+
+
+def _sealing_section(sealing: dict[str, Any]) -> list[str]:
+    """The users function's personal-field sealing: once per container, then per request."""
+    lines = [
+        f"**Sealing personal fields** (users function, {sealing['runs']} fresh processes; "
+        "medians, ms unless marked µs; `bench/sealing.py` says what each row holds)",
+        "",
+        "| cold: once per container | median |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {value} |" for name, value in sealing["once"].items()]
+    lines += [
+        "",
+        f"| warm, no KMS call ({sealing['invocations']} per process) | p50 | p95 | p99 |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {row['p50']:.2f} | {row['p95']:.2f} | {row['p99']:.2f} |"
+        for name, row in sealing["warm"].items()
+    ]
+    return [*lines, ""]
 
 
 def _bundle_section(results: dict[str, Any]) -> list[str]:
