@@ -16,7 +16,7 @@ from typing import Any
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from emulator.provision import StackOutputs
+from libs.stack_outputs import StackOutputs
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from libs.single_table import Item, Page, from_item, query_page, to_item
 from libs.table_keys import PK, SK, as_key, user_partition
+from libs.transactions import ConditionFailed, transact_write
 from services.notifications.models import Notification, ProcessedMarker
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 NOTIFICATION_PREFIX = "NOTIF#"
 _BATCH_WRITE_LIMIT = 25
+# Where store_notification puts the conditional marker.
+MARKER_ITEM = 0
 
 
 def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, str]:
@@ -61,6 +64,7 @@ async def store_notification(
     """Write the event's marker and its notification (if any) in one transaction.
 
     False, and nothing written, when the marker exists: a concurrent delivery got there first.
+    Any other cancellation raises (see ``transact_write``): the message is delivered again.
     """
     writes: list[Any] = [
         {
@@ -79,10 +83,9 @@ async def store_notification(
         item = to_item(notification, **key, entity="Notification")
         writes.append({"Put": {"TableName": table, "Item": item}})
     try:
-        await db.transact_write_items(TransactItems=writes)
-    except db.exceptions.TransactionCanceledException as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        await transact_write(db, writes)
+    except ConditionFailed as failed:
+        if failed.only(MARKER_ITEM):
             return False
         raise
     return True

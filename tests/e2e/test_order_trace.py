@@ -21,7 +21,9 @@ from emulator.function_pool import FunctionPool
 from emulator.provision import function_environment
 from libs.domain_events import OrderCreated
 from libs.resources.functions import FUNCTIONS
-from tests.conftest import SignedInUser, SystemUnderTest, events_of
+from tests.accounts import SignedInUser
+from tests.bus_capture import events_of
+from tests.system_under_test import SystemUnderTest
 
 pytestmark = [
     pytest.mark.e2e,

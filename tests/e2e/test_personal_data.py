@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from emulator.moto_operations import function_operations
-from tests.conftest import SignedInUser, SystemUnderTest
+from tests.accounts import SignedInUser
+from tests.system_under_test import SystemUnderTest
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

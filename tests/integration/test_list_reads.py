@@ -16,9 +16,9 @@ from services.notifications import notification_table
 from services.notifications.models import Notification
 from services.orders import order_table
 from services.products import catalog_table
-from tests.conftest import SystemUnderTest, client_options
 from tests.integration.order_examples import an_order
 from tests.integration.test_catalog_table import a_product
+from tests.system_under_test import SystemUnderTest, client_options
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_kms import KMSClient
 
-    from tests.conftest import SystemUnderTest
+    from tests.system_under_test import SystemUnderTest
 
 pytestmark = pytest.mark.integration
 
