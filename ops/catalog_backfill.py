@@ -14,19 +14,25 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import msgspec
 from aiobotocore.session import get_session
 
 from libs.stack_outputs import LOCAL_OUTPUTS, StackOutputs, stage_outputs
-from libs.table_keys import GSI2PK, GSI2SK, PK, PRODUCT_PREFIX, SK, catalog_keys
+from libs.table_keys import (
+    GSI2PK,
+    GSI2SK,
+    PK,
+    PRODUCT_PREFIX,
+    PRODUCT_SORT_KEY,
+    SK,
+    catalog_keys,
+)
 from ops.dlq import client_options
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-
-PRODUCT_SORT_KEY: Final = "INFO"
 
 
 async def add_catalog_keys(db: DynamoDBClient, table: str) -> int:

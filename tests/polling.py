@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from libs.single_table import from_item
-from libs.table_keys import as_key
+from libs.table_keys import as_key, marker_key
 from services.notifications import notification_table
 from services.notifications.models import Notification, ProcessedMarker
 
@@ -35,6 +35,6 @@ async def notifications_of(db: DynamoDBClient, table: str, user_id: str) -> list
 
 async def marker_of(db: DynamoDBClient, table: str, event_id: str) -> ProcessedMarker | None:
     """The consumer's marker of having handled ``event_id`` (repeats counted), if it has."""
-    key = as_key(notification_table.marker_key(event_id))
+    key = as_key(marker_key(event_id))
     item = (await db.get_item(TableName=table, Key=key, ConsistentRead=True)).get("Item")
     return from_item(item, ProcessedMarker) if item else None

@@ -1,9 +1,7 @@
-"""Notifications' access to the single table: notifications and processed markers.
+"""Notifications' access to the single table: notifications and processed markers (what they
+read of profiles is in ``recipients``).
 
-| item         | PK                  | SK                            |
-|--------------|---------------------|-------------------------------|
-| notification | USER#<userId>       | NOTIF#<occurredAt>#<eventId>  |
-| marker       | PROCESSED#<eventId> | MARKER                        |
+Their keys are in ``libs.table_keys`` (``notification_key``, ``marker_key``).
 """
 
 from __future__ import annotations
@@ -11,27 +9,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from libs.single_table import Item, Page, from_item, query_page, to_item
-from libs.table_keys import PK, SK, as_key, user_partition
+from libs.table_keys import (
+    NOTIFICATION_PREFIX,
+    PK,
+    SK,
+    as_key,
+    marker_key,
+    notification_key,
+    user_partition,
+)
 from libs.transactions import ConditionFailed, transact_write
 from services.notifications.models import Notification, ProcessedMarker
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-NOTIFICATION_PREFIX = "NOTIF#"
 _BATCH_WRITE_LIMIT = 25
 # Where store_notification puts the conditional marker.
 MARKER_ITEM = 0
-
-
-def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, str]:
-    """Table key of a notification: under its user, in time order."""
-    return {PK: user_partition(user_id), SK: f"{NOTIFICATION_PREFIX}{created_at}#{event_id}"}
-
-
-def marker_key(event_id: str) -> dict[str, str]:
-    """Table key of the marker saying an event was handled."""
-    return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
 
 
 async def is_processed(db: DynamoDBClient, table: str, event_id: str) -> bool:

@@ -18,9 +18,9 @@ from emulator.local_system import LocalSystem
 from emulator.provision import function_environment
 from libs import config
 from libs.domain_events import UserDeleted, utc_now
-from libs.outbox import outbox_key, record_event
+from libs.outbox import record_event
 from libs.resources.functions import FUNCTIONS
-from libs.table_keys import PK, order_key
+from libs.table_keys import PK, order_key, outbox_key
 from services.event_relay.stream_batch import relay_batch
 from services.orders import order_table, ordering
 from services.orders.models import Order, OrderLine

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiobotocore.session import get_session
 
+from libs import table_keys
 from libs.domain_events import utc_now
 from libs.single_table import Page, to_item
 from services.notifications import notification_table
@@ -62,7 +63,7 @@ async def crowd_the_table(db: DynamoDBClient, table: str, user_id: str) -> None:
             message="Thanks",
             created_at=utc_now(),
         )
-        key = notification_table.notification_key(user_id, notification.created_at, event_id)
+        key = table_keys.notification_key(user_id, notification.created_at, event_id)
         await db.put_item(TableName=table, Item=to_item(notification, **key, entity="Notification"))
 
 

@@ -12,11 +12,10 @@ from aws_lambda_powertools import Logger
 from libs.domain_events import OrderStatusChanged, UserDeleted, utc_now
 from libs.sealed_fields import FieldSealer
 from libs.single_table import from_item, to_attribute
-from libs.table_keys import as_key, profile_key
+from libs.table_keys import as_key, marker_key, profile_key
 from services.notifications import notification_table
 from services.notifications.channels import LocalChannels
 from services.notifications.models import ProcessedMarker
-from services.notifications.notification_table import marker_key
 from services.notifications.notifying import handle_event
 from services.notifications.recipients import PhoneOpener, UnreadableProfile
 

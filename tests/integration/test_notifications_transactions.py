@@ -18,11 +18,10 @@ from aws_lambda_powertools import Logger
 
 from emulator.faults import AwsAnswer, FaultProxy, transaction_cancelled
 from libs.domain_events import OrderStatusChanged, utc_now
-from libs.table_keys import as_key
+from libs.table_keys import as_key, marker_key
 from libs.transactions import ATTEMPTS, TransactionBusy, TransactionRefused
 from services.notifications import notification_table
 from services.notifications.channels import LocalChannels
-from services.notifications.notification_table import marker_key
 from services.notifications.notifying import handle_event
 from tests.system_under_test import SystemUnderTest, client_options
 

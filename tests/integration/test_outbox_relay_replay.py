@@ -19,9 +19,9 @@ from aiobotocore.session import get_session
 
 from emulator.local_system import LocalSystem
 from libs.domain_events import UserDeleted
-from libs.outbox import OUTBOX_PREFIX, outbox_key, record_event
+from libs.outbox import record_event
 from libs.resources.naming import named_failure_queue
-from libs.table_keys import PK, order_key
+from libs.table_keys import OUTBOX_PREFIX, PK, order_key, outbox_key
 from ops import dlq
 from ops.relay_replay import RELAY_FAILURES, replay_failures
 from services.orders import order_table, ordering
