@@ -56,6 +56,7 @@ async def place_order() -> Response[str]:
         db, settings().table_name, caller, request, key, api.correlation_id, flags=current.orders
     )
     order = placed.order
+    api.log_context(order_id=order.order_id)
     headers = {"Location": f"/orders/{order.order_id}"}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -80,6 +81,7 @@ async def list_orders() -> Response[str]:
 async def get_order(orderId: str) -> Response[str]:
     caller = caller_of(app.current_event)
     order_id = _checked_order_id(orderId)
+    api.log_context(order_id=order_id)
     db = await api.clients.dynamodb()
     order = await ordering.visible_order(db, settings().table_name, caller, order_id)
     return json_response(200, order)
@@ -89,6 +91,7 @@ async def get_order(orderId: str) -> Response[str]:
 async def change_status(orderId: str) -> Response[str]:
     caller = caller_of(app.current_event)
     order_id = _checked_order_id(orderId)
+    api.log_context(order_id=order_id)
     change = decode_body(app.current_event, ChangeStatus)
     db = await api.clients.dynamodb()
     result = await ordering.change_status(
