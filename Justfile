@@ -24,11 +24,12 @@ seed *args:
 test: lint
     uv run pytest
 
-# Formatting, lint rules and strict types; changes nothing.
+# Formatting, lint rules and strict types (every package, bench and loadtests with their
+# dependency groups); changes nothing.
 lint:
     uv run ruff format --check .
     uv run ruff check .
-    uv run mypy
+    uv run --group bench --group load mypy
 
 # Format the code and apply safe lint fixes.
 fmt:
@@ -70,8 +71,9 @@ deploy-pipeline repository connection_arn branch="main":
 diff env="dev":
     npx --yes aws-cdk@2 diff --all --context env={{env}}
 
-# Cold init, warm latency and bundle size: ours vs a conventional baseline vs the raw SDK floor
-# (`just bench --quick` for a smoke run). Writes bench/results/latest.{json,md,png}.
+# Cold init, warm latency and bundle size: ours vs a conventional baseline vs the raw SDK floor,
+# and what sealing personal fields costs (`just bench --quick` for a smoke run; `--only sealing`).
+# Writes bench/results/latest.{json,md,png}.
 bench *args:
     uv run --group bench python -m bench {{args}}
 

@@ -14,12 +14,13 @@ from bench import report
 from bench.bench_stack import start_bench_stack
 from bench.deployable import sites_by_variant
 from bench.runner import cold_starts, warm_latency
+from bench.sealing import measure_sealing
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STEP_LOG = Path(__file__).resolve().parent / "step_log.json"
 # Each variant's bundle-like site-packages (links into the environment's).
 SITES = Path(__file__).resolve().parent.parent / ".local" / "bench-sites"
-PARTS = ("cold", "warm", "bundles")
+PARTS = ("cold", "warm", "bundles", "sealing")
 # A fixed wait per AWS call for the second warm pass: a same-region round trip to AWS.
 DEFAULT_LATENCY_MS = 5.0
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             "latency_ms": args.latency_ms,
         },
     }
-    if parts & {"cold", "warm"}:
+    if parts & {"cold", "warm", "sealing"}:
         print("starting the emulator ...", flush=True)
         stack = start_bench_stack()
         spec: dict[str, Any] = {
@@ -79,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             "sites": sites_by_variant(SITES),
         }
         try:
+            if "sealing" in parts:
+                sealing_runs = 3 if args.quick else 10
+                print(f"sealing: {sealing_runs} fresh users containers ...", flush=True)
+                results["sealing"] = measure_sealing(spec, sealing_runs, invocations // 3)
             if "cold" in parts:
                 print(f"cold init: {cold_runs} fresh processes per handler ...", flush=True)
                 results["cold"] = cold_starts(spec, cold_runs)

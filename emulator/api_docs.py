@@ -18,8 +18,8 @@ import msgspec
 from aiohttp import web
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from api_document.openapi import openapi_document
 from libs.resources.api_routes import ROUTES, Route
-from services.openapi import openapi_document
 
 DOCUMENT_PATH: Final = "/openapi.json"
 DOCS_PATH: Final = "/docs"
@@ -93,7 +93,8 @@ def swagger_view(document: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI 3.0 rendering of a 3.1 document that Swagger UI 4 can display."""
     view = copy.deepcopy(document)
     view["openapi"] = "3.0.3"
-    return _as_openapi_30(view)  # type: ignore[no-any-return]
+    rendered: dict[str, Any] = _as_openapi_30(view)
+    return rendered
 
 
 def _as_openapi_30(node: Any) -> Any:

@@ -1,7 +1,7 @@
 """What an HTTP route takes and answers: the Structs of its body, query and success response.
 
 Each service declares one ``RouteContract`` per route in ``services/<name>/contract.py``, next to
-its models; ``services/openapi.py`` joins them with ``libs/resources/api_routes.py`` into the
+its models; ``api_document/openapi.py`` joins them with ``libs/resources/api_routes.py`` into the
 OpenAPI document. The gateway-level facts (method, path, token, group) stay in the route table.
 """
 
@@ -25,14 +25,30 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    """An OpenAPI link: how a success answer's values feed another operation.
+
+    ``parameters`` and ``request_body`` hold runtime expressions such as
+    ``$response.body#/orderId``; clients and the stateful tests follow them.
+    """
+
+    name: str
+    operation_id: str
+    description: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    request_body: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Success:
-    """The success answer of a route: status, body Struct (None: no body) and headers."""
+    """The success answer of a route: status, body Struct (None: no body), headers, links."""
 
     status: int
     description: str
     body: type | None = None
     example: Any = None
     headers: tuple[Header, ...] = ()
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

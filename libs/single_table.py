@@ -6,10 +6,11 @@ import base64
 import binascii
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from libs import json_patterns
 from libs.problems import BadRequest
 from libs.resources.table import MAIN_TABLE
 
@@ -107,6 +108,25 @@ class Page[T](msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+PageLimit = Annotated[int, msgspec.Meta(ge=1, le=100)]
+Cursor = Annotated[str, msgspec.Meta(pattern=json_patterns.CURSOR)]
+
+
+class PageQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """The query string of a listing: page size and where to continue.
+
+    An empty ``cursor`` (``?cursor=``, as a form or a generated client sends it) is no cursor:
+    the first page.
+    """
+
+    limit: PageLimit = 20
+    cursor: Cursor | None = None
+
+    def __post_init__(self) -> None:
+        if self.cursor == "":
+            self.cursor = None
+
+
 def encode_cursor(key: Mapping[str, Any]) -> str:
     """An opaque cursor for the key of the last item of a page."""
     return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
@@ -125,7 +145,7 @@ def decode_cursor(cursor: str, key_names: Sequence[str], pinned: Mapping[str, st
     well_formed = set(key) == set(key_names) and all(set(v) == {"S"} for v in key.values())
     if not well_formed or any(key[name]["S"] != value for name, value in pinned.items()):
         raise BadRequest("The cursor is not one this API issued")
-    return dict(key)  # type: ignore[arg-type]
+    return {name: {"S": value["S"]} for name, value in key.items()}
 
 
 def key_names(index: str | None = None) -> tuple[str, ...]:

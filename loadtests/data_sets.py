@@ -127,8 +127,8 @@ def comparison_markdown(document: Mapping[str, Any]) -> str:
     for name, peak in document["peak_memory_mib"].items():
         emulator = "in the gateway" if peak["same_process"] else _mib(peak["emulator"])
         lines.append(f"| {name} | {emulator} | {_mib(peak['gateway'])} |")
-    verdict = "PASS" if document["passed"] else "FAIL"
-    lines += ["", f"{verdict}: p50 ratio ≤ {ratio} and within SLO on every route."]
+    outcome = "PASS" if document["passed"] else "FAIL"
+    lines += ["", f"{outcome}: p50 ratio ≤ {ratio} and within SLO on every route."]
     return "\n".join(lines) + "\n"
 
 

@@ -10,18 +10,19 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 import pytest
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from emulator.backends import BackendUnavailable
+from emulator.backends import BackendUnavailable, ClientOptions
 from emulator.local_system import LocalSystem
 from emulator.provision import STREAM_FAILURE_QUEUES, TABLE_NAME
 from emulator.seed import seed_demo_data
 from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, RULES
+from libs.resources.keys import PII_KEY
 from libs.resources.naming import named_queue, resource_name
 from libs.stack_outputs import StackOutputs, stage_outputs
 from tests.suite_target import target
@@ -99,12 +100,16 @@ async def remove_stack(outputs: StackOutputs) -> None:
     """Delete what ``provision`` created for a stack with a name suffix of its own."""
     suffix = outputs.name_suffix
     session = get_session()
-    options = {"endpoint_url": outputs.aws_endpoint_url, "region_name": outputs.region}
+    options: ClientOptions = {
+        "endpoint_url": outputs.aws_endpoint_url,
+        "region_name": outputs.region,
+    }
     async with (
         session.create_client("dynamodb", **options) as dynamodb,
         session.create_client("cognito-idp", **options) as cognito,
         session.create_client("events", **options) as events,
         session.create_client("sqs", **options) as sqs,
+        session.create_client("kms", **options) as kms,
     ):
         bus = outputs.event_bus_name
         for rule in RULES:
@@ -128,6 +133,9 @@ async def remove_stack(outputs: StackOutputs) -> None:
             await cognito.delete_user_pool(UserPoolId=outputs.user_pool_id)
         with contextlib.suppress(ClientError):
             await dynamodb.delete_table(TableName=resource_name(TABLE_NAME, suffix))
+        with contextlib.suppress(ClientError):
+            await kms.delete_alias(AliasName=f"alias/{resource_name(PII_KEY.alias, suffix)}")
+            await kms.schedule_key_deletion(KeyId=outputs.pii_key_arn, PendingWindowInDays=7)
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +149,7 @@ def table_name(stack: SystemUnderTest) -> str:
     return stack.outputs.table_name
 
 
-def client_options(stack: SystemUnderTest) -> dict[str, Any]:
+def client_options(stack: SystemUnderTest) -> ClientOptions:
     """Where and as whom an SDK client reaches the system under test."""
     if not stack.endpoint_url:
         # A deployed stage: AWS's endpoints, and the credentials of the usual configuration.

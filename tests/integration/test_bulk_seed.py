@@ -13,22 +13,32 @@ import pytest
 
 from emulator.bulk_seed import SPAN_SECONDS, ShopGenerator, ShopSize, order_items
 from libs.caller import Caller
-from libs.domain_events import OrderCreated, OrderStatusChanged, utc_now
-from libs.outbox import outbox_key
+from libs.domain_events import DomainEvent, OrderCreated, OrderStatusChanged, utc_now
 from libs.resources.table import MAIN_TABLE
 from libs.resources.user_pool import ADMIN_GROUP
+from libs.sealed_fields import FieldSealer
 from libs.single_table import from_item
-from libs.table_keys import as_key, idempotency_key, marker_key, order_key, profile_key
+from libs.table_keys import (
+    as_key,
+    idempotency_key,
+    marker_key,
+    order_key,
+    outbox_key,
+    profile_key,
+)
 from services.notifications.models import Recipient
 from services.notifications.notification_table import notifications_of_user
 from services.orders import ordering
 from services.orders.models import ChangeStatus, LineRequest, Order, PlaceOrder
 from services.users import profile_table
-from services.users.models import Address, PreferenceChanges, UpdateProfile
-from services.users.profile_table import profile_item
+from services.users.models import PreferenceChanges, Preferences, StoredProfile, UpdateProfile
+from services.users.profile_table import Sealing, profile_item
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_kms import KMSClient
+
+    from tests.system_under_test import SystemUnderTest
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +86,7 @@ async def test_an_order_placed_and_confirmed_is_seeded_as_the_services_wrote_it(
         await stored(dynamodb, table_name, order_key(placed.order.order_id)),
         await stored(dynamodb, table_name, idempotency_key(shopper.user_id, key)),
     ]
-    events: list[OrderCreated | OrderStatusChanged] = []
+    events: list[DomainEvent] = []
     for event_id in event_ids:
         outbox = await stored(dynamodb, table_name, outbox_key(event_id))
         written += [outbox, await stored(dynamodb, table_name, marker_key(event_id))]
@@ -117,25 +127,39 @@ async def test_an_order_placed_and_confirmed_is_seeded_as_the_services_wrote_it(
             assert gap <= PROCESSING_SECONDS, item_key
 
 
+@pytest.fixture(scope="module")
+def sealing(stack: SystemUnderTest, kms: KMSClient) -> Sealing:
+    return Sealing(FieldSealer(stack.outputs.pii_key_arn), kms)
+
+
 async def test_a_profile_is_seeded_as_the_users_service_writes_it(
-    dynamodb: DynamoDBClient, table_name: str
+    dynamodb: DynamoDBClient, table_name: str, sealing: Sealing
 ) -> None:
-    # Given a profile saved through the users service, every field set
+    # Given a profile saved through the users service with its preferences only
     user_id = str(uuid.uuid4())
-    change = UpdateProfile(
-        version=0,
-        name="Ada",
-        phone="+351910000000",
-        address=Address(line1="1 Main St", city="Lisbon", postal_code="1000-001", country="PT"),
-        preferences=PreferenceChanges(sms=True),
-    )
+    change = UpdateProfile(version=0, preferences=PreferenceChanges(email=False))
     profile = await profile_table.update_profile(
-        dynamodb, table_name, user_id, change, now=utc_now()
+        dynamodb, table_name, user_id, change, sealing, now=utc_now()
     )
     # When the seed builds the item of that stored profile
     seeded = profile_item(profile)
     # Then it is the very item the service left
     assert seeded == await stored(dynamodb, table_name, profile_key(user_id))
+
+
+def test_a_profile_with_personal_fields_is_refused_by_the_bulk_builder() -> None:
+    # Given a profile with a phone (the service seals it per user with a KMS data key)
+    profile = StoredProfile(
+        user_id="u",
+        preferences=Preferences(),
+        created_at=utc_now(),
+        updated_at=utc_now(),
+        version=1,
+        phone="+351910000000",
+    )
+    # Then the bulk builder will not write it in the clear
+    with pytest.raises(ValueError, match="phone"):
+        profile_item(profile)
 
 
 def test_a_seeded_shop_has_every_kind_alive_and_orders_under_the_given_users() -> None:

@@ -13,7 +13,7 @@ from loadtests.data_sets import (
 )
 from loadtests.slo_gate import RouteStats, evaluate, route_key
 
-SEED = {"orders": 100_000, "users": 5_000, "products": 2_000, "items": 620_000}
+SEED: dict[str, float] = {"orders": 100_000, "users": 5_000, "products": 2_000, "items": 620_000}
 SEED |= {"seconds": 150.0, "items_per_second": 4133}
 MEMORY = {"empty": PeakMemory(120.0, 110.0), "large": PeakMemory(1900.0, 115.0)}
 

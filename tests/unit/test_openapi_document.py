@@ -10,11 +10,7 @@ import pytest
 from aiohttp import web
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
-from emulator.api_docs import add_api_docs, is_free, swagger_view
-from libs.problems import TYPE_BASE, ProblemError
-from libs.resources.api_routes import ROUTES, Route
-from libs.resources.user_pool import USER_POOL
-from services.openapi import (
+from api_document.openapi import (
     DOCUMENT_PATH,
     RUNTIME_FAILURES,
     SECURITY_SCHEME,
@@ -22,6 +18,10 @@ from services.openapi import (
     document_bytes,
     openapi_document,
 )
+from emulator.api_docs import add_api_docs, is_free, swagger_view
+from libs.problems import TYPE_BASE, ProblemError
+from libs.resources.api_routes import ROUTES, Route
+from libs.resources.user_pool import USER_POOL
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -39,7 +39,7 @@ def _resolved(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_committed_document_matches_the_code() -> None:
-    # Run `uv run python -m services.openapi` after changing a route, a contract or a Struct.
+    # Run `uv run python -m api_document.openapi` after changing a route, a contract or a Struct.
     assert DOCUMENT_PATH.read_bytes() == document_bytes(), "docs/openapi.json is out of date"
 
 
@@ -65,7 +65,9 @@ def test_every_declared_route_is_documented_with_its_declared_security(
         item = document["paths"][route.path]
         key = "x-amazon-apigateway-any-method" if route.method == "ANY" else route.method.lower()
         operation = item[key]
-        expected = [{SECURITY_SCHEME: []}] if route.auth == "jwt" else []
+        expected: list[dict[str, list[str]]] = (
+            [{SECURITY_SCHEME: []}] if route.auth == "jwt" else []
+        )
         assert operation["security"] == expected, route.route_key
         if route.auth == "jwt":
             assert "401" in operation["responses"], route.route_key
@@ -112,9 +114,11 @@ def test_a_body_route_documents_the_problems_of_reading_a_body(document: dict[st
     }
     assert {"400", "413", "415", "422", "500", "503"} <= responses.keys()
     problem = responses["422"]["content"]["application/problem+json"]
-    assert problem["schema"]["allOf"][1]["properties"]["type"]["enum"] == [
-        TYPE_BASE + "validation-failed"
-    ]
+    # a body the schema refuses, and an order valid by it that the catalog refuses
+    assert set(problem["schema"]["allOf"][1]["properties"]["type"]["enum"]) == {
+        TYPE_BASE + "validation-failed",
+        TYPE_BASE + "order-refused",
+    }
     assert responses["503"]["headers"]["Retry-After"]
     assert responses["201"]["headers"]["Location"]
 
