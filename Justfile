@@ -74,3 +74,8 @@ bench *args:
 # `just load --users 40 --duration 2m`; reports go to loadtests/results/.
 load *args:
     uv run --group load python -m loadtests {{args}}
+
+# Every function's bundle imported and invoked once on CPython 3.13 for arm64 (emulated) against
+# a local emulator; reports import times (`just verify-bundles --only orders --env dev`).
+verify-bundles *args:
+    uv run python -m deploy_checks.verify_bundles {{args}}

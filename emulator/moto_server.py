@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from emulator.moto_capacity import count_capacity_like_aws
 from emulator.moto_cognito import patch_moto_cognito
 from emulator.moto_memory import limit_moto_memory
 from emulator.moto_operations import count_function_operations
@@ -46,6 +47,7 @@ def serve_moto() -> MotoServer:
     limit_moto_memory()
     query_by_partition()
     speed_up_moto()
+    count_capacity_like_aws()
     patch_moto_cognito()
     # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
