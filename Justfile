@@ -19,11 +19,12 @@ dev *args:
 test: lint
     uv run pytest
 
-# Formatting, lint rules and strict types; changes nothing.
+# Formatting, lint rules and strict types (every package, bench and loadtests with their
+# dependency groups); changes nothing.
 lint:
     uv run ruff format --check .
     uv run ruff check .
-    uv run mypy
+    uv run --group bench --group load mypy
 
 # Format the code and apply safe lint fixes.
 fmt:

@@ -42,6 +42,14 @@ class MotoServer:
 
 def serve_moto() -> MotoServer:
     """Patch moto (once per process) and start a server in this process."""
+    patch_moto()
+    # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return MotoServer()
+
+
+def patch_moto() -> None:
+    """Apply every patch of moto's internals (emulator/moto_internals.py lists them); idempotent."""
     count_function_operations()  # first: the lock then wraps the count, as one wrapper
     _serialize_dynamodb()
     limit_moto_memory()
@@ -49,9 +57,6 @@ def serve_moto() -> MotoServer:
     speed_up_moto()
     count_capacity_like_aws()
     patch_moto_cognito()
-    # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    return MotoServer()
 
 
 def _serialize_dynamodb() -> None:

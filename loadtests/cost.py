@@ -13,7 +13,7 @@ the requests of it that reached its function in the step.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
@@ -237,7 +237,7 @@ def _route_document(cost: RouteCost) -> dict[str, Any]:
     }
 
 
-def cost_markdown(steps: list[tuple[str, Mapping[str, Any]]]) -> str:
+def cost_markdown(steps: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     """The cost section of the summary: per route and for the mix, for each named step."""
     lines: list[str] = []
     for name, document in steps:
