@@ -49,6 +49,7 @@ from loadtests.cpu_usage import (
     load_average,
 )
 from loadtests.emulator_floor import measure_floor
+from loadtests.revalidation import read_revalidation
 from loadtests.slo_gate import (
     evaluate,
     read_server_errors,
@@ -64,6 +65,8 @@ PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
 # latency stays under a third of a second, not so many that logging them in dominates.
 TASKS_PER_USER = 3.0
 CPU_SAMPLE_SECONDS = 1.0
+# Catalog views that revalidate with If-None-Match, as clients with a stale copy do.
+REVALIDATE_SHARE = 0.5
 # After a step, how long its last events may take to be relayed and consumed.
 DRAIN_SECONDS = 20.0
 
@@ -199,6 +202,13 @@ def _parser() -> argparse.ArgumentParser:
         help="after the steps, measure the emulator alone (GetItem, Query) for comparison",
     )
     parser.add_argument(
+        "--revalidate",
+        type=float,
+        default=REVALIDATE_SHARE,
+        help="share of catalog views that revalidate an answer seen before with its ETag "
+        f"(If-None-Match); the summary reports the 304s (default {REVALIDATE_SHARE}; 0: none)",
+    )
+    parser.add_argument(
         "--no-cost",
         action="store_true",
         help="do not meter the local functions' AWS usage (no cost per request in the summary)",
@@ -326,10 +336,16 @@ def _run_step(
         *("--csv", str(prefix), "--csv-full-history", "--html", f"{prefix}.html"),
         *("--only-summary", "--exit-code-on-error", "0", "--stop-timeout", "5"),
     ]
-    environment = {**os.environ, "LOAD_USERS_FILE": str(users_file)}
+    environment = {
+        **os.environ,
+        "LOAD_USERS_FILE": str(users_file),
+        "LOAD_REVALIDATE_SHARE": str(args.revalidate),
+        "LOAD_REVALIDATION_FILE": f"{prefix}_revalidation.json",
+    }
     if rate is not None:
         environment["LOAD_TASKS_PER_USER"] = str(rate / users)
     pace = f"{rate:.0f} req/s" if rate is not None else "a shopper's pace"
+    Path(environment["LOAD_REVALIDATION_FILE"]).unlink(missing_ok=True)  # a previous run's
     print(f"locust: {users} users at {pace} for {duration} against {target.base_url}", flush=True)
     log = Path(f"{prefix}.log")
     with log.open("wb") as output:
@@ -360,6 +376,7 @@ def _run_step(
         load_average=load_average(),
         cpu_pressure=cpu_pressure(before, after),
         steady_rps=read_steady_rate(Path(f"{prefix}_stats_history.csv")),
+        revalidation=read_revalidation(Path(f"{prefix}_revalidation.json")),
     )
 
 
