@@ -37,6 +37,7 @@ from libs.problems import (
     ValidationFailed,
 )
 from libs.resources.api_routes import ROUTES, Route
+from libs.resources.caching import CachePolicy, cache_policy_of
 from libs.resources.user_pool import USER_POOL
 from libs.transactions import ConditionFailed, TransactionBusy, TransactionRefused
 
@@ -236,6 +237,7 @@ def _operation(route: Route, contract: RouteContract) -> dict[str, Any]:
         }
     operation["responses"] = {
         str(contract.success.status): _success(contract),
+        **_not_modified(cache_policy_of(route.route_key)),
         **_errors(route, contract),
     }
     return operation
@@ -257,6 +259,8 @@ def _parameters(route: Route, contract: RouteContract) -> list[dict[str, Any]]:
         parameters.append(
             _parameter(header.name, "header", schema, header.description, header.required)
         )
+    if cache_policy_of(route.route_key) is not None:
+        parameters.append(_if_none_match_parameter())
     parameters.append({"$ref": "#/components/parameters/CorrelationId"})
     return parameters
 
@@ -276,7 +280,7 @@ def _success(contract: RouteContract) -> dict[str, Any]:
     success = contract.success
     response: dict[str, Any] = {
         "description": success.description,
-        "headers": _headers(success.headers),
+        "headers": _cache_headers(cache_policy_of(contract.route)) | _headers(success.headers),
     }
     if success.body is not None:
         response["content"] = {
@@ -309,6 +313,46 @@ def _headers(headers: Iterable[Header]) -> dict[str, Any]:
     }
     documented["x-correlation-id"] = {"$ref": "#/components/headers/CorrelationId"}
     return documented
+
+
+def _if_none_match_parameter() -> dict[str, Any]:
+    description = (
+        "The `ETag`s of answers the client holds (`*`, or a comma-separated list; `W/` tags "
+        "match too). When one is the current answer's: 304 without a body."
+    )
+    return _parameter("If-None-Match", "header", {"type": "string"}, description, False)
+
+
+def _cache_headers(policy: CachePolicy | None) -> dict[str, Any]:
+    """The ETag and Cache-Control a cacheable route's 200 and 304 carry (none otherwise)."""
+    if policy is None:
+        return {}
+    return {
+        "ETag": {
+            "description": (
+                "An entity tag of this body (weak, `W/`, where CloudFront compressed it); send "
+                "it back in `If-None-Match`"
+            ),
+            "required": True,
+            "schema": {"type": "string", "pattern": '^(W/)?"[^"]*"$'},
+        },
+        "Cache-Control": {
+            "description": (
+                f"Fresh for {policy.max_age_seconds} s; then served stale for up to "
+                f"{policy.stale_while_revalidate_seconds} s while a cache revalidates"
+            ),
+            "required": True,
+            "schema": {"type": "string", "const": policy.cache_control},
+        },
+    }
+
+
+def _not_modified(policy: CachePolicy | None) -> dict[str, Any]:
+    """A cacheable route's 304: the `If-None-Match` ETag is current; no body (not an error)."""
+    if policy is None:
+        return {}
+    description = "Not Modified: the `If-None-Match` tag is the current answer's; no body"
+    return {"304": {"description": description, "headers": _cache_headers(policy) | _headers(())}}
 
 
 def _errors(route: Route, contract: RouteContract) -> dict[str, Any]:

@@ -56,6 +56,7 @@ from loadtests.cpu_usage import (
 )
 from loadtests.data_sets import PeakMemory, comparison_document, comparison_markdown, peak_rss_mib
 from loadtests.emulator_floor import measure_floor
+from loadtests.revalidation import read_revalidation
 from loadtests.slo_gate import (
     evaluate,
     read_server_errors,
@@ -71,6 +72,8 @@ PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
 # latency stays under a third of a second, not so many that logging them in dominates.
 TASKS_PER_USER = 3.0
 CPU_SAMPLE_SECONDS = 1.0
+# Catalog views that revalidate with If-None-Match, as clients with a stale copy do.
+REVALIDATE_SHARE = 0.5
 # After a step, how long its last events may take to be relayed and consumed.
 DRAIN_SECONDS = 20.0
 _LARGE = DATA_SETS["large"]
@@ -201,6 +204,13 @@ def _parser() -> argparse.ArgumentParser:
         "--floor",
         action="store_true",
         help="after the steps, measure the emulator alone (GetItem, Query) for comparison",
+    )
+    parser.add_argument(
+        "--revalidate",
+        type=float,
+        default=REVALIDATE_SHARE,
+        help="share of catalog views that revalidate an answer seen before with its ETag "
+        f"(If-None-Match); the summary reports the 304s (default {REVALIDATE_SHARE}; 0: none)",
     )
     parser.add_argument(
         "--no-cost",
@@ -439,10 +449,16 @@ def _run_step(
         *("--csv", str(prefix), "--csv-full-history", "--html", f"{prefix}.html"),
         *("--only-summary", "--exit-code-on-error", "0", "--stop-timeout", "5"),
     ]
-    environment = {**os.environ, "LOAD_USERS_FILE": str(users_file)}
+    environment = {
+        **os.environ,
+        "LOAD_USERS_FILE": str(users_file),
+        "LOAD_REVALIDATE_SHARE": str(args.revalidate),
+        "LOAD_REVALIDATION_FILE": f"{prefix}_revalidation.json",
+    }
     if rate is not None:
         environment["LOAD_TASKS_PER_USER"] = str(rate / users)
     pace = f"{rate:.0f} req/s" if rate is not None else "a shopper's pace"
+    Path(environment["LOAD_REVALIDATION_FILE"]).unlink(missing_ok=True)  # a previous run's
     print(f"locust: {users} users at {pace} for {duration} against {target.base_url}", flush=True)
     log = Path(f"{prefix}.log")
     with log.open("wb") as output:
@@ -473,6 +489,7 @@ def _run_step(
         load_average=load_average(),
         cpu_pressure=cpu_pressure(before, after),
         steady_rps=read_steady_rate(Path(f"{prefix}_stats_history.csv")),
+        revalidation=read_revalidation(Path(f"{prefix}_revalidation.json")),
     )
 
 

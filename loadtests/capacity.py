@@ -23,6 +23,7 @@ from loadtests.cpu_usage import (
 )
 from loadtests.cpu_usage import LOAD_GENERATOR as LOAD_GENERATOR_COMPONENT
 from loadtests.emulator_floor import FloorResult
+from loadtests.revalidation import Revalidation, revalidation_lines
 from loadtests.slo_gate import RouteStats, Verdict, route_key
 
 TARGET_RPS: Final = 150.0
@@ -58,6 +59,7 @@ class StepResult:
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
     cpu_pressure: float | None = None  # share of the step some task waited for a CPU
     steady_rps: float | None = None  # the rate held once every user had started
+    revalidation: Revalidation | None = None  # catalog reads sent with If-None-Match, 304s
 
     @property
     def achieved_rps(self) -> float:
@@ -281,6 +283,7 @@ def summary_markdown(document: Mapping[str, Any]) -> str:
             )
         if step["breaches"]:
             lines += ["", "Breaches: " + "; ".join(step["breaches"])]
+    lines += revalidation_lines(document["steps"], _step_name)
     return "\n".join(lines) + "\n"
 
 
@@ -343,6 +346,7 @@ def _step_document(step: StepResult, slo: ServiceLevelObjectives, cpu_count: int
         "loadAverage": list(step.load_average),
         "cpuPressure": _rounded_share(step.cpu_pressure),
         "routes": [route_document(row) for row in step.routes],
+        "revalidation": step.revalidation.as_document() if step.revalidation else None,
     }
 
 

@@ -10,6 +10,9 @@ the API when it starts. Requests are named by their route key, so the statistics
 the SLO declaration; a variant of a route carries a suffix, e.g. ``GET /products (all)``. With
 ``LOAD_TASKS_PER_USER`` set, each user runs that many tasks per second (a set total rate);
 without, a shopper's pace.
+A share of the catalog views (``LOAD_REVALIDATE_SHARE``) revalidate an answer seen before with
+its ETag, as a browser or a cache whose copy went stale does; the counts of those and of their
+304s go to ``LOAD_REVALIDATION_FILE`` when the run stops.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from locust import FastHttpUser, User, between, task
+from locust import FastHttpUser, User, between, events, task
 
 PRODUCTS = (
     "mechanical-keyboard",
@@ -40,6 +43,21 @@ _ACCOUNTS = json.loads(open(os.environ["LOAD_USERS_FILE"]).read())  # noqa: SIM1
 _NEXT_SHOPPER = itertools.cycle([a for a in _ACCOUNTS if not a.get("admin")])
 _NEXT_ADMIN = itertools.cycle([a for a in _ACCOUNTS if a.get("admin")] or _ACCOUNTS)
 _TASKS_PER_USER = os.environ.get("LOAD_TASKS_PER_USER")
+_REVALIDATE_SHARE = float(os.environ.get("LOAD_REVALIDATE_SHARE", "0"))
+_REVALIDATION_FILE = os.environ.get("LOAD_REVALIDATION_FILE")
+NOT_MODIFIED = 304
+# This process's catalog reads, those sent with If-None-Match, and the 304s among them.
+_CATALOG_COUNTS = {"catalogReads": 0, "revalidations": 0, "notModified": 0}
+
+
+def _write_catalog_counts(**_: Any) -> None:
+    if _REVALIDATION_FILE:
+        with open(_REVALIDATION_FILE, "w") as file:
+            json.dump(_CATALOG_COUNTS, file)
+
+
+# Locust's event hooks are untyped; the listener itself is typed.
+events.test_stop.add_listener(_write_catalog_counts)  # type: ignore[no-untyped-call]
 
 
 def poisson_throughput(tasks_per_second: float) -> Callable[[User], float]:
@@ -73,6 +91,7 @@ class ShopUser(FastHttpUser):
         self.headers: dict[str, str] = {}
         self.refresh_token: str | None = None
         self.order_ids: list[str] = []
+        self.etags: dict[str, str] = {}  # catalog path → the ETag of the answer last seen
         self.log_in()
 
     def log_in(self) -> None:
@@ -85,16 +104,16 @@ class ShopUser(FastHttpUser):
     def browse_products(self) -> None:
         """A page of a category."""
         category = random.choice(CATEGORIES)
-        self._call("GET", f"/products?category={category}", "GET /products")
+        self._read_catalog(f"/products?category={category}", "GET /products")
 
     def browse_catalog(self) -> None:
         """A page of the whole catalog, without a category."""
-        self._call("GET", "/products?limit=20", "GET /products (all)")
+        self._read_catalog("/products?limit=20", "GET /products (all)")
 
     def view_product(self) -> None:
         """One product."""
         product = random.choice(PRODUCTS)
-        self._call("GET", f"/products/{product}", "GET /products/{productId}")
+        self._read_catalog(f"/products/{product}", "GET /products/{productId}")
 
     def place_order(self) -> None:
         """POST /orders with an Idempotency-Key; remembers the order."""
@@ -104,6 +123,26 @@ class ShopUser(FastHttpUser):
         order = self._call("POST", "/orders", "POST /orders", json=body, headers=headers)
         if order:
             self.order_ids = [order["orderId"], *self.order_ids][:20]
+
+    def _read_catalog(self, path: str, name: str) -> None:
+        """A catalog view; with its ETag known, revalidated at the declared share."""
+        etag = self.etags.get(path)
+        revalidate = etag is not None and random.random() < _REVALIDATE_SHARE
+        headers = {"If-None-Match": etag} if revalidate and etag else {}
+        with self.client.request(
+            "GET", path, name=name, headers=headers, catch_response=True
+        ) as response:
+            _CATALOG_COUNTS["catalogReads"] += 1
+            _CATALOG_COUNTS["revalidations"] += bool(headers)
+            if response.status_code == NOT_MODIFIED and headers:
+                _CATALOG_COUNTS["notModified"] += 1
+                response.success()
+            elif 200 <= response.status_code < 300:
+                if response.headers.get("ETag"):
+                    self.etags[path] = response.headers["ETag"]
+                response.success()
+            else:
+                response.failure(f"HTTP {response.status_code}")
 
     def _call(self, method: str, path: str, name: str, **options: Any) -> Any:
         """The JSON answer, or None; any non-2xx is a failure named by its status."""

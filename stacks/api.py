@@ -24,6 +24,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from libs.resources.api_routes import ROUTES, Route
+from libs.resources.caching import CACHE_POLICIES, CachePolicy
 from libs.resources.environments import EnvironmentDeclaration
 from stacks import discovery, nag
 from stacks.bundling import FunctionBundler
@@ -33,6 +34,21 @@ from stacks.origin_secret_rotation import OriginSecretRotation
 # The header CloudFront adds to every origin request, valued from the origin secret.
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 _ALLOWED_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
+# Headers a cached path's answers depend on besides the query: API Gateway's CORS headers follow
+# `Origin`; `Authorization` is there because the same paths carry the admin writes, and CloudFront
+# forwards it only as part of the cache key (an origin request policy may not). A request without
+# one, a public read, shares its entry with every other such read.
+_CACHE_KEY_HEADERS = ("Authorization", "Origin")
+# What else the functions behind a cached path read: a write's body type and CORS preflights.
+# Not `X-Correlation-Id`: a kept answer would echo one client's id to the others.
+_CACHED_PATH_ORIGIN_HEADERS = (
+    "Content-Type",
+    "Access-Control-Request-Method",
+    "Access-Control-Request-Headers",
+)
+# Error answers CloudFront would otherwise keep for 10 s: a 503 or a 404 of a product just
+# created must not outlive the moment it was true. Only a 200 with its Cache-Control is kept.
+_UNCACHED_ERRORS = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 
 # One JSON object per request; field names follow API Gateway's context variables.
 ACCESS_LOG_FORMAT = {
@@ -179,23 +195,29 @@ class ApiStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         domain = Fn.select(2, Fn.split("/", self.api.api_endpoint))
+        # Every behaviour sends CloudFront's secret: the origin check holds on cached paths too.
+        origin = origins.HttpOrigin(
+            domain,
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            custom_headers={ORIGIN_VERIFY_HEADER: origin_secret.secret_value.unsafe_unwrap()},
+        )
         distribution = cloudfront.Distribution(
             self,
             "Edge",
             comment=f"{environment.stack_prefix} API behind AWS WAF",
+            # Nothing is kept and every header goes through, except on the declared paths.
             default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.HttpOrigin(
-                    domain,
-                    protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-                    custom_headers={
-                        ORIGIN_VERIFY_HEADER: origin_secret.secret_value.unsafe_unwrap()
-                    },
-                ),
+                origin=origin,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
                 origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
             ),
+            additional_behaviors=self._cached_behaviours(origin, CACHE_POLICIES),
+            error_responses=[
+                cloudfront.ErrorResponse(http_status=status, ttl=Duration.seconds(0))
+                for status in _UNCACHED_ERRORS
+            ],
             web_acl_id=acl.attr_arn,
             enable_logging=True,
             log_bucket=log_bucket,
@@ -218,6 +240,53 @@ class ApiStack(Stack):
             "with an ACM certificate and TLSv1.2_2021 comes with the product's domain name.",
         )
         return distribution
+
+    def _cached_behaviours(
+        self, origin: cloudfront.IOrigin, policies: tuple[CachePolicy, ...]
+    ) -> dict[str, cloudfront.BehaviorOptions]:
+        """A behaviour per path pattern of each declared cache policy (libs/resources/caching).
+
+        The writes on those paths pass through uncached (CloudFront keeps only GET and HEAD
+        answers), with their token: API Gateway still authorizes them as on every other path.
+        """
+        origin_request = cloudfront.OriginRequestPolicy(
+            self,
+            "CachedPathsOriginRequest",
+            comment="Cached API paths: the headers their functions read beyond the cache key",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                *_CACHED_PATH_ORIGIN_HEADERS
+            ),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
+        behaviours: dict[str, cloudfront.BehaviorOptions] = {}
+        for index, policy in enumerate(policies):
+            cache = cloudfront.CachePolicy(
+                self,
+                f"CachePolicy{index}",
+                comment=f"{', '.join(policy.routes)}: keyed on {', '.join(policy.query_keys)}",
+                # The function's Cache-Control decides; an answer without one is not kept.
+                default_ttl=Duration.seconds(0),
+                min_ttl=Duration.seconds(0),
+                max_ttl=Duration.seconds(policy.max_age_seconds),
+                query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(
+                    *policy.query_keys
+                ),
+                header_behavior=cloudfront.CacheHeaderBehavior.allow_list(*_CACHE_KEY_HEADERS),
+                cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+                enable_accept_encoding_gzip=True,
+                enable_accept_encoding_brotli=True,
+            )
+            for pattern in policy.path_patterns:
+                behaviours[pattern] = cloudfront.BehaviorOptions(
+                    origin=origin,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                    cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                    cache_policy=cache,
+                    origin_request_policy=origin_request,
+                )
+        return behaviours
 
 
 def _cors_methods(routes: tuple[Route, ...]) -> list[apigateway.CorsHttpMethod]:

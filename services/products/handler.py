@@ -10,13 +10,16 @@ import uuid
 import msgspec
 from aws_lambda_powertools.event_handler import Response
 
+from libs.conditional_get import cacheable_json_response
 from libs.config import settings
+from libs.field_types import ProductId
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, decode_query, json_response
 from libs.problems import NotFound
+from libs.resources.caching import CATALOG_CACHE
 from libs.resources.metrics import PRODUCTS_CREATED
 from services.products import catalog_table
-from services.products.models import ProductId, ProductInput, ProductPage, ProductQuery
+from services.products.models import ProductInput, ProductPage, ProductQuery
 
 api = HttpFunction("products")
 app = api.app
@@ -39,16 +42,19 @@ async def list_products() -> Response[str]:
     page = await catalog_table.list_products(
         db, settings().table_name, category=query.category, limit=query.limit, cursor=query.cursor
     )
-    return json_response(200, ProductPage(items=page.items, next_cursor=page.next_cursor))
+    return cacheable_json_response(
+        app.current_event.headers,
+        ProductPage(items=page.items, next_cursor=page.next_cursor),
+        CATALOG_CACHE,
+    )
 
 
 @api.route("GET /products/{productId}")
 async def get_product(productId: str) -> Response[str]:
     product_id = _checked_product_id(productId)
     db = await api.clients.dynamodb()
-    return json_response(
-        200, await catalog_table.get_product(db, settings().table_name, product_id)
-    )
+    product = await catalog_table.get_product(db, settings().table_name, product_id)
+    return cacheable_json_response(app.current_event.headers, product, CATALOG_CACHE)
 
 
 @api.route("POST /products")

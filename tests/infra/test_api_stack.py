@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 
 from libs.resources.api_routes import ROUTES
+from libs.resources.caching import CATALOG_CACHE
 from libs.resources.environments import ENVIRONMENTS
 from libs.stack_outputs import StackOutputs
 from tests.infra.conftest import Synthesized
+
+# CloudFront's managed CachingDisabled policy.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 
 
 def routes_by_key(synthesized: Synthesized) -> dict[str, dict[str, object]]:
@@ -99,3 +103,48 @@ def test_outputs_use_the_emulators_keys(synthesized: Synthesized) -> None:
     outputs = {key for t in synthesized.templates.values() for key in t.get("Outputs", {})}
     expected = {f for f in StackOutputs.__struct_encode_fields__ if f != "AwsEndpointUrl"}
     assert expected <= outputs
+
+
+def test_prod_caches_the_declared_catalog_paths_only_keyed_on_their_query(
+    prod: Synthesized,
+) -> None:
+    # Given the prod distribution and the declared cache policy
+    config = prod.only("AWS::CloudFront::Distribution", "Api")["Properties"]["DistributionConfig"]
+    policies = prod.resources("AWS::CloudFront::CachePolicy", "Api")
+    # Then every path keeps nothing except the catalog's, which has a behaviour of its own
+    assert config["DefaultCacheBehavior"]["CachePolicyId"] == CACHING_DISABLED
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert sorted(behaviours) == sorted(CATALOG_CACHE.path_patterns)
+    for behaviour in behaviours.values():
+        # Keyed on the query parameters that change the answer, never on cookies
+        (policy_id,) = policies
+        assert behaviour["CachePolicyId"] == {"Ref": policy_id}
+        policy = policies[policy_id]["Properties"]["CachePolicyConfig"]
+        key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+        assert key["QueryStringsConfig"]["QueryStringBehavior"] == "whitelist"
+        assert sorted(key["QueryStringsConfig"]["QueryStrings"]) == sorted(CATALOG_CACHE.query_keys)
+        assert key["CookiesConfig"]["CookieBehavior"] == "none"
+        # The token goes through for the writes on the same paths (CloudFront forwards it only
+        # in the key); anonymous reads share their entries
+        assert sorted(key["HeadersConfig"]["Headers"]) == ["Authorization", "Origin"]
+        # The function's Cache-Control sets the time; an answer without one is not kept
+        assert policy["DefaultTTL"] == 0
+        assert policy["MaxTTL"] == CATALOG_CACHE.max_age_seconds
+        # Beyond the key, the functions get what writes and CORS preflights need, no cookies
+        (request_id,) = prod.resources("AWS::CloudFront::OriginRequestPolicy", "Api")
+        assert behaviour["OriginRequestPolicyId"] == {"Ref": request_id}
+        forwarded = prod.resources("AWS::CloudFront::OriginRequestPolicy", "Api")[request_id]
+        request = forwarded["Properties"]["OriginRequestPolicyConfig"]
+        assert "Content-Type" in request["HeadersConfig"]["Headers"]
+        assert request["CookiesConfig"]["CookieBehavior"] == "none"
+        # Writes pass through; only GET and HEAD answers are kept
+        assert "POST" in behaviour["AllowedMethods"]
+        assert "PUT" in behaviour["AllowedMethods"]
+        assert sorted(behaviour["CachedMethods"]) == ["GET", "HEAD"]
+        # The same origin as every other path, so CloudFront's secret reaches the origin check
+        assert behaviour["TargetOriginId"] == config["DefaultCacheBehavior"]["TargetOriginId"]
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+    # And no error answer is kept, on any path
+    errors = {e["ErrorCode"]: e["ErrorCachingMinTTL"] for e in config["CustomErrorResponses"]}
+    assert {404, 500, 502, 503, 504} <= set(errors)
+    assert set(errors.values()) == {0}
