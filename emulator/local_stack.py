@@ -69,6 +69,7 @@ class LocalStack:
         max_containers: int = DEFAULT_MAX_CONTAINERS,
         prewarm: int = 1,
         name_suffix: str = "",
+        tls: bool = False,
     ) -> None:
         self.host = host
         self.port = int(os.environ.get("PORT", DEFAULT_PORT)) if port is None else port
@@ -85,6 +86,8 @@ class LocalStack:
         self._prewarm = prewarm
         # Non-empty: resources named apart from any other stack at the same endpoint.
         self._name_suffix = name_suffix
+        # The functions (and the outputs file) reach the emulator over HTTPS, as they reach AWS.
+        self._tls = tls
         self._backend: Backend | None = None
         self._outputs: StackOutputs | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -107,7 +110,8 @@ class LocalStack:
 
     @property
     def endpoint_url(self) -> str:
-        """Where the emulated AWS APIs answer (the functions' ``AWS_ENDPOINT_URL``)."""
+        """Where the emulated AWS APIs answer (the functions' ``AWS_ENDPOINT_URL``; HTTPS with
+        ``tls=True``, verified with ``outputs.aws_ca_bundle``)."""
         return self.outputs.aws_endpoint_url
 
     @property
@@ -120,7 +124,9 @@ class LocalStack:
         if self._thread is not None:
             raise RuntimeError("the local stack is already started")
         try:
-            self._backend = start_backend(self._backend_kind, moto_in_process=self._moto_in_process)
+            self._backend = start_backend(
+                self._backend_kind, moto_in_process=self._moto_in_process, tls=self._tls
+            )
             self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(
                 target=self._loop.run_forever, name="local-stack", daemon=True
@@ -168,6 +174,15 @@ class LocalStack:
         outputs = await provision(backend.endpoint_url, backend.region, self._name_suffix)
         if self._seed is not None:
             await self._seed(outputs)
+        # What stands in for AWS's own machinery here (the authorizer's key fetch, the relay,
+        # the queue pollers) keeps moto's plain endpoint; the functions get the HTTPS one.
+        internal = outputs
+        if backend.tls_endpoint_url is not None:
+            outputs = msgspec.structs.replace(
+                outputs,
+                aws_endpoint_url=backend.tls_endpoint_url,
+                aws_ca_bundle=backend.ca_bundle or "",
+            )
         environment = function_environment(outputs)
         self.pools = {
             service: FunctionPool(
@@ -181,13 +196,13 @@ class LocalStack:
             if declaration.trigger != "stream"
         }
         authorizer = cognito_authorizer(
-            outputs.aws_endpoint_url,
-            outputs.region,
-            outputs.user_pool_id,
-            outputs.user_pool_client_id,
+            internal.aws_endpoint_url,
+            internal.region,
+            internal.user_pool_id,
+            internal.user_pool_client_id,
         )
         await asyncio.gather(authorizer.refresh(), *map(self._warm, self.pools.values()))
-        await self._start_event_path(outputs)
+        await self._start_event_path(internal)
         http_pools = {
             service: pool
             for service, pool in self.pools.items()

@@ -65,6 +65,20 @@ class StackOutputs(msgspec.Struct, frozen=True, rename="pascal", omit_defaults=T
     # Appended to every declared name when several stacks share one endpoint (the test suite
     # next to a running `just dev`); empty, and left out of the file, for the declared names.
     name_suffix: str = ""
+    # The CA bundle that verifies an HTTPS emulator (`just dev --tls`); empty for AWS itself
+    # and for a plain HTTP emulator.
+    aws_ca_bundle: str = ""
+
+
+def stack_client_options(outputs: StackOutputs) -> dict[str, Any]:
+    """What an aiobotocore client of the stack needs: endpoint, region, and its CA if any."""
+    options: dict[str, Any] = {
+        "endpoint_url": outputs.aws_endpoint_url or None,
+        "region_name": outputs.region,
+    }
+    if outputs.aws_ca_bundle:
+        options["verify"] = outputs.aws_ca_bundle
+    return options
 
 
 def stack_name(name: str, name_suffix: str) -> str:
@@ -144,7 +158,10 @@ async def queue_addresses(
 
 def function_environment(outputs: StackOutputs) -> dict[str, str]:
     """The environment every local function runs with, as the functions stack would set it."""
+    # botocore verifies an HTTPS endpoint with this bundle, as it verifies AWS with its own.
+    ca_bundle = {"AWS_CA_BUNDLE": outputs.aws_ca_bundle} if outputs.aws_ca_bundle else {}
     return {
+        **ca_bundle,
         config.TABLE_NAME: outputs.table_name,
         config.EVENT_BUS_NAME: outputs.event_bus_name,
         config.USER_POOL_ID: outputs.user_pool_id,
