@@ -153,7 +153,10 @@ def test_the_cold_start_ratio_is_reported_over_tls_and_over_plain_http() -> None
     # When the report is written
     text = report.markdown(measured)
     # Then each transport's ratio stands side by side, with what TLS added to each
-    assert "| orders | untraced | 0.65 (0.65) | 0.667 (0.667) | +20.0 | +40.0 |" in text
+    assert (
+        "| orders | untraced | 0.65 (0.65) | 0.667 (0.667) | +20.0 (+20.0) | +40.0 (+40.0) |"
+        in text
+    )
     assert "### Measured over TLS" in text
     assert "### Measured over plain HTTP" in text
     # And each target is judged once per transport, labelled
