@@ -52,9 +52,11 @@ class BenchStack:
         reset = urllib.request.Request(  # noqa: S310 - the bench's own http:// emulator
             f"{self.backend.endpoint_url}/moto-api/reset", method="POST"
         )
-        with urllib.request.urlopen(reset, timeout=30):  # noqa: S310
-            pass
-        self.backend.stop()
+        try:
+            with urllib.request.urlopen(reset, timeout=30):  # noqa: S310
+                pass
+        finally:
+            self.backend.stop()
 
     def set_service_latency(self, milliseconds: float) -> None:
         """Make every AWS call to the emulator take at least this long (0: as fast as it can)."""

@@ -7,7 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from aws_lambda_powertools.event_handler import Response
@@ -23,8 +23,6 @@ from libs.problems import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-
-T = TypeVar("T")
 
 JSON_CONTENT_TYPE = "application/json"
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -55,7 +53,7 @@ def body_bytes(event: APIGatewayProxyEventV2) -> bytes:
     return raw.encode("utf-8", errors="surrogatepass")
 
 
-def decode_body(event: APIGatewayProxyEventV2, model: type[T]) -> T:
+def decode_body[T](event: APIGatewayProxyEventV2, model: type[T]) -> T:
     """Decode and validate the JSON body as ``model`` (400, 413, 415 or 422 on failure)."""
     content_type = (event.headers.get("content-type") or JSON_CONTENT_TYPE).split(";")[0].strip()
     if content_type != JSON_CONTENT_TYPE and not content_type.endswith("+json"):
@@ -115,7 +113,7 @@ def _ignored(_: str) -> None:
     return None
 
 
-def decode_query(event: APIGatewayProxyEventV2, model: type[T]) -> T:
+def decode_query[T](event: APIGatewayProxyEventV2, model: type[T]) -> T:
     """Validate the query string as ``model``, converting strings to the declared types."""
     params: Mapping[str, str] = event.query_string_parameters or {}
     try:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef
 
 Item = dict[str, "AttributeValueTypeDef"]
-T = TypeVar("T")
 
 
 # -- codecs ---------------------------------------------------------------------------------
@@ -81,7 +80,7 @@ def kind_attributes(entity: str, *, now: float | None = None) -> Item:
     return attributes
 
 
-def from_item(item: Mapping[str, Any], record_type: type[T]) -> T:
+def from_item[T](item: Mapping[str, Any], record_type: type[T]) -> T:
     """A DynamoDB item decoded and validated as ``record_type`` (key attributes ignored)."""
     return msgspec.convert({k: from_attribute(v) for k, v in item.items()}, type=record_type)
 
@@ -94,7 +93,7 @@ def string_values(**values: str | int) -> dict[str, AttributeValueTypeDef]:
 # -- pages and cursors ----------------------------------------------------------------------
 
 
-class Page(msgspec.Struct, Generic[T], frozen=True):
+class Page[T](msgspec.Struct, frozen=True):
     """One page of a listing and the cursor of the next (None on the last page)."""
 
     items: list[T]

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 import jwt
 import msgspec
@@ -66,7 +66,6 @@ SES_SIMULATOR_PATTERN: Final = "success+{id}@simulator.amazonses.com"
 # EMULATOR=aws: a mailbox of yours for the accounts Cognito emails (sign-up, forgot-password),
 # as a pattern whose {id} each such account replaces, e.g. me+{id}@mydomain.com.
 E2E_EMAIL: Final = "E2E_EMAIL"
-T = TypeVar("T")
 
 
 # -- which backend, and which tests it can run ------------------------------------------------
@@ -315,7 +314,7 @@ async def events(stack: SystemUnderTest) -> AsyncIterator[EventBridgeClient]:
 # -- what the asynchronous consumers did ------------------------------------------------------
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
+async def eventually[T](probe: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
     """Probe until ``done`` holds or fifteen seconds pass; the last result either way."""
     for _ in range(150):
         result = await probe()
