@@ -46,9 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         },
         "transports": {},
     }
-    for transport in transports if parts & {"cold", "warm"} else ():
+    measuring = parts & {"cold", "warm"}
+    sites = sites_by_variant(SITES) if measuring else {}  # built once: both transports use them
+    for transport in transports if measuring else ():
         results["transports"][transport] = _measure(
-            transport, parts, cold_runs, invocations, rounds, args.latency_ms, results["settings"]
+            transport, sites, parts, (cold_runs, invocations, rounds), args.latency_ms, results
         )
     if "bundles" in parts:
         from bench.bundles import measure_bundles  # the CDK libraries load only for this part
@@ -117,14 +119,14 @@ def command_line() -> argparse.ArgumentParser:
 
 def _measure(
     transport: str,
+    sites: dict[str, str],
     parts: set[str],
-    cold_runs: int,
-    invocations: int,
-    rounds: int,
+    runs: tuple[int, int, int],
     latency_ms: float,
-    settings: dict[str, Any],
+    results: dict[str, Any],
 ) -> dict[str, Any]:
     """Cold and warm figures with the probes reaching the emulator over ``transport``."""
+    cold_runs, invocations, rounds = runs
     label = report.TRANSPORT_TITLES[transport]
     print(f"starting the emulator ({label}) ...", flush=True)
     stack = start_bench_stack(tls=transport == "tls")
@@ -134,9 +136,9 @@ def _measure(
         "reader_claims": stack.reader_claims,
         "writer_claims": stack.writer_claims,
         "order_id": stack.order_id,
-        "sites": sites_by_variant(SITES),
+        "sites": sites,
     }
-    measured: dict[str, Any] = {"settings": settings}
+    measured: dict[str, Any] = {"settings": results["settings"]}
     try:
         if "cold" in parts:
             print(f"{transport} cold init: {cold_runs} fresh processes per handler ...", flush=True)
