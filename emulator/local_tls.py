@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
-import os
 import shutil
 import ssl
 import tempfile
@@ -207,7 +206,6 @@ def _write_chain(directory: Path) -> None:
     )
     default = default_ca_bundle().read_bytes().rstrip(b"\n")
     (directory / "ca-bundle.pem").write_bytes(default + b"\n\n" + root_pem)
-    os.chmod(directory, 0o700)
 
 
 def _rsa_key() -> rsa.RSAPrivateKey:
