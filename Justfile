@@ -35,7 +35,7 @@ fmt:
 # the outbox relay's failed batches: `just dlq relay-failures`; `just dlq replay-relay [--dry-run]`
 # (add --aws [--env ENV] to use AWS instead of the running `just dev`).
 dlq *args:
-    uv run python -m emulator.dlq {{args}}
+    uv run python -m ops.dlq {{args}}
 
 # Synthesize an environment into cdk.out (no Docker, no AWS account); prints each bundle's size.
 synth env="dev":
@@ -72,7 +72,7 @@ diff env="dev":
 bench *args:
     uv run --group bench python -m bench {{args}}
 
-# Locust against the local stack (or `--outputs FILE` of a deployed stage), gated by the SLOs.
+# Locust against the local system (or `--outputs FILE` of a deployed stage), gated by the SLOs.
 # `just load --users 40 --duration 2m` (`--tls`: the functions reach the emulator over HTTPS);
 # reports go to loadtests/results/.
 load *args:

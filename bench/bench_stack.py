@@ -18,10 +18,11 @@ from aiobotocore.session import get_session
 
 from emulator.backends import Backend, start_backend
 from emulator.jwt_authorizer import gateway_claims
-from emulator.provision import StackOutputs, function_environment, provision
+from emulator.provision import function_environment, provision
 from emulator.seed import seed_demo_data
 from libs.domain_events import utc_now
 from libs.resources.table import MAIN_TABLE
+from libs.stack_outputs import StackOutputs
 from services.orders.models import Order, OrderLine
 from services.orders.order_table import order_item
 from services.users import profile_table

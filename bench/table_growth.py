@@ -1,6 +1,6 @@
 """`uv run python -m bench.table_growth`: what one order adds to the table, in items and bytes.
 
-Starts the local stack on moto, places a real order (with an Idempotency-Key) through the local
+Starts the local system on moto, places a real order (with an Idempotency-Key) through the local
 gateway, has an admin confirm it, waits for the consumers, and sizes each item the two requests
 added by DynamoDB's rules. Writes the Markdown table docs/data.md shows to
 bench/results/table_growth.md (and prints it).
@@ -21,12 +21,12 @@ from typing import Any
 
 from aiobotocore.session import get_session
 
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from emulator.seed import seed_demo_data
 from libs.resources.table import MAIN_TABLE
 from libs.resources.user_pool import ADMIN_GROUP
 
-# A throwaway user of a throwaway local stack; satisfies the declared password policy.
+# A throwaway user of a throwaway local system; satisfies the declared password policy.
 PASSWORD = "Correct-Horse-7"  # noqa: S105
 # DynamoDB stores ~100 bytes of indexing overhead per item, in the table and in each index.
 ITEM_OVERHEAD = 100
@@ -85,7 +85,7 @@ def request(method: str, url: str, token: str, body: Any, **headers: str) -> dic
         return answer
 
 
-async def signed_in(cognito: Any, stack: LocalStack, *groups: str) -> str:
+async def signed_in(cognito: Any, stack: LocalSystem, *groups: str) -> str:
     """An access token of a new confirmed user in ``groups``."""
     pool, client = stack.outputs.user_pool_id, stack.outputs.user_pool_client_id
     email = f"growth-{uuid.uuid4().hex[:8]}@example.com"
@@ -148,7 +148,7 @@ def rows(step: str, items: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-async def measure(stack: LocalStack) -> str:
+async def measure(stack: LocalSystem) -> str:
     """The Markdown table of what placing and confirming one order adds."""
     options = {
         "endpoint_url": stack.endpoint_url,
@@ -209,7 +209,7 @@ async def measure(stack: LocalStack) -> str:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
-        stack = LocalStack(
+        stack = LocalSystem(
             backend="moto",
             port=0,
             outputs_path=Path(directory) / "outputs.json",

@@ -1,4 +1,4 @@
-"""`python -m emulator` (what `just dev` runs): the local stack in the foreground until Ctrl-C.
+"""`python -m emulator` (what `just dev` runs): the local system in the foreground until Ctrl-C.
 
 moto runs in a child process of its own, so it and the gateway each get a core; ``--in-process``
 keeps it in this process (one process to attach a debugger or profiler to).
@@ -20,13 +20,13 @@ from typing import Final
 
 import msgspec
 
-from emulator.local_stack import DEFAULT_HOST, DEFAULT_PORT, LocalStack
-from emulator.provision import STACK_NAME
+from emulator.local_system import DEFAULT_HOST, DEFAULT_PORT, LocalSystem
 from emulator.seed import seed_demo_data
 from libs.resources.api_routes import ROUTES
+from libs.resources.environments import PROJECT
+from libs.stack_outputs import LOCAL_OUTPUTS
 
 LOCK_PATH: Final = Path(".local/emulator.pid")
-OUTPUTS_PATH: Final = Path(".local/outputs.json")
 FORCE_QUIT_AFTER_SECONDS: Final = 1.0
 
 
@@ -43,7 +43,7 @@ class AlreadyRunning(Exception):
     def __init__(self, holder: _Holder, lock_path: Path) -> None:
         where = f"at {holder.api_url}" if holder.api_url else "and still starting"
         super().__init__(
-            f"{STACK_NAME} is already running {where} (pid {holder.pid}); stop it with Ctrl-C "
+            f"{PROJECT} is already running {where} (pid {holder.pid}); stop it with Ctrl-C "
             f"there (or delete {lock_path} if that process is not the emulator)"
         )
 
@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     port: int = args.port
-    stack = LocalStack(
+    stack = LocalSystem(
         port=port,
-        outputs_path=OUTPUTS_PATH,
+        outputs_path=LOCAL_OUTPUTS,
         seed=seed_demo_data,
         moto_in_process=args.in_process,
         tls=args.tls,
@@ -175,7 +175,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _banner(stack: LocalStack) -> str:
+def _banner(stack: LocalSystem) -> str:
     routes = [
         f"    {route.method:<7}{route.path:<26}{'JWT' if route.auth == 'jwt' else 'public'}"
         for route in ROUTES
@@ -187,7 +187,7 @@ def _banner(stack: LocalStack) -> str:
     verified = [f"  CA bundle    {ca_bundle} (AWS_CA_BUNDLE)"] if ca_bundle else []
     return "\n".join(
         [
-            f"{STACK_NAME} is running",
+            f"{PROJECT} is running",
             f"  API          {stack.api_url}",
             f"  AWS endpoint {stack.endpoint_url}{serving}",
             *verified,

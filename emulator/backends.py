@@ -4,26 +4,20 @@ deployed stage)."""
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import ssl
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-from emulator.moto_cognito import patch_moto_cognito
-from emulator.moto_memory import limit_moto_memory
-from emulator.moto_operations import count_function_operations
-from emulator.moto_queries import query_by_partition
-from emulator.moto_speedups import speed_up_moto
+from emulator.moto_process import MotoProcess
+from emulator.moto_server import serve_moto
 
 DEFAULT_KIND: Final = "moto"
 DEFAULT_REGION: Final = "us-east-1"
-# What `just dev` and the local stack can run on.
+# What `just dev` and the local system can run on.
 KINDS: Final = ("moto", "endpoint", "localstack")
 # What the test suite can run against: an emulator, or a stage `just deploy` made in AWS.
 SUITE_KINDS: Final = (*KINDS, "aws")
@@ -34,13 +28,6 @@ LOCALSTACK_START_SECONDS: Final = 120.0
 _PROBE_SECONDS: Final = 2.0
 
 Emulator = Literal["moto", "localstack", "unknown"]
-
-# One lock for every DynamoDB request moto serves: its backend mutates plain dicts and lists
-# without locking (its FAQ says it is not concurrency-safe), while the Lambda containers call it
-# from many threads at once. Serializing whole requests also makes each response a consistent
-# snapshot, as DynamoDB's own item-level atomicity would.
-_DYNAMODB_LOCK = threading.RLock()
-_PATCH_LOCK = threading.Lock()
 
 
 class BackendUnavailable(RuntimeError):
@@ -204,49 +191,18 @@ def _start_localstack(region: str) -> Backend:
 
 
 def _start_moto(region: str, *, tls: bool = False) -> Backend:
-    from moto.server import ThreadedMotoServer
-
     _emulator_credentials()
-    count_function_operations()  # first: the lock then wraps the count, as one wrapper
-    _serialize_dynamodb()
-    limit_moto_memory()
-    query_by_partition()
-    speed_up_moto()
-    patch_moto_cognito()
-    # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # Port 0: the OS picks a free port at bind time, so two emulators can never race for one.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint_url = f"http://{host}:{port}"
-    if not tls:
-        return Backend(endpoint_url=endpoint_url, region=region, _stop=server.stop)
-    from emulator.local_tls import TlsListener, local_certificates
-
-    try:
-        listener = TlsListener(local_certificates())
-    except BaseException:
-        server.stop()
-        raise
-
-    def stop() -> None:
-        listener.stop()
-        server.stop()
-
+    server = serve_moto(tls=tls)
     return Backend(
-        endpoint_url=endpoint_url,
+        endpoint_url=server.endpoint_url,
         region=region,
-        tls_endpoint_url=listener.endpoint_url,
-        ca_bundle=listener.ca_bundle,
-        _stop=stop,
+        tls_endpoint_url=server.tls_endpoint_url,
+        ca_bundle=server.ca_bundle,
+        _stop=server.stop,
     )
 
 
 def _start_moto_process(region: str, *, tls: bool = False) -> Backend:
-    # Imported here: emulator.moto_process imports this module (its child starts moto with it).
-    from emulator.moto_process import MotoProcess
-
     _emulator_credentials()  # the child inherits them, and this process's clients sign with them
     process = MotoProcess(tls=tls)
     return Backend(
@@ -257,25 +213,3 @@ def _start_moto_process(region: str, *, tls: bool = False) -> Backend:
         ca_bundle=process.ca_bundle,
         _stop=process.stop,
     )
-
-
-def _serialize_dynamodb() -> None:
-    """Make moto handle one DynamoDB (or DynamoDB Streams) request at a time; idempotent."""
-    from moto.dynamodb.responses import DynamoHandler
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-
-    with _PATCH_LOCK:
-        for handler in (DynamoHandler, DynamoDBStreamsHandler):
-            call_action = handler.call_action
-            if not getattr(call_action, "_emulator_serialized", False):
-                handler.call_action = _serialized(call_action)  # type: ignore[method-assign]
-
-
-def _serialized(call_action: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(call_action)
-    def locked(*args: Any, **kwargs: Any) -> Any:
-        with _DYNAMODB_LOCK:
-            return call_action(*args, **kwargs)
-
-    locked._emulator_serialized = True  # type: ignore[attr-defined]
-    return locked

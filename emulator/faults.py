@@ -5,6 +5,11 @@ fault while requests run: the endpoint goes down (every connection is reset) or 
 answers are held past any client timeout), for every call or only for one operation such as
 ``TransactWriteItems``. Clearing the fault restores the path, so the test can then read what
 was, or was not, written.
+
+A fault works on bytes; an ``AwsAnswer`` works on meaning: the proxy answers the calls of one
+operation itself, with the status and JSON body AWS would send (a transaction cancelled for given
+reasons, a throttling error), once, a few times or until removed, and counts them, so a test
+sees how often the SDK and the function tried.
 """
 
 from __future__ import annotations
@@ -17,21 +22,24 @@ import re
 import socket
 import struct
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self
 from urllib.parse import urlsplit
 
 import msgspec
 from aiohttp import web
 
+from emulator.background_loop import BackgroundLoop
 from emulator.function_pool import FunctionPool
 from emulator.gateway import build_gateway, serve_gateway
 from emulator.jwt_authorizer import cognito_authorizer
-from emulator.provision import STACK_NAME, StackOutputs, function_environment
+from emulator.provision import function_environment
 from libs.resources.api_routes import ROUTES
+from libs.resources.environments import PROJECT
 from libs.resources.functions import FUNCTIONS
+from libs.stack_outputs import StackOutputs
 
 # Longer than any client's read timeout and any function's: a held answer is never awaited.
 DEFAULT_DELAY_SECONDS: Final = 60.0
@@ -40,7 +48,6 @@ _CHUNK_BYTES: Final = 65536
 _REQUEST_LINE: Final = re.compile(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r\n")
 _START_TIMEOUT_SECONDS: Final = 60.0
 
-_T = TypeVar("_T")
 log = logging.getLogger(__name__)
 
 
@@ -61,10 +68,83 @@ class Fault:
 
     def applies_to(self, request_head: bytes) -> bool:
         """Whether the request starting with ``request_head`` is affected."""
-        if self.operation is None:
-            return True
-        target = re.search(rb"(?im)^x-amz-target:\s*\S*\.(\w+)\s*$", request_head)
-        return target is not None and target[1].decode() == self.operation
+        return self.operation is None or operation_of(request_head) == self.operation
+
+
+def operation_of(request_head: bytes) -> str | None:
+    """The API operation a request calls (its X-Amz-Target's action), if it names one."""
+    target = re.search(rb"(?im)^x-amz-target:\s*\S*\.(\w+)\s*$", request_head)
+    return target[1].decode() if target else None
+
+
+_DYNAMODB_ERRORS: Final = "com.amazonaws.dynamodb.v20120810#"
+_HEAD_END: Final = b"\r\n\r\n"
+_STATUS_PHRASES: Final = {200: "OK", 400: "Bad Request", 500: "Internal Server Error"}
+
+
+@dataclass(slots=True)
+class AwsAnswer:
+    """The proxy's own answer to the calls of ``operation``: ``status`` and a JSON ``body``.
+
+    ``times`` answers (None: every call while the answer is set), after which calls pass to AWS
+    again; ``answered`` counts them (the SDK's retries included).
+    """
+
+    operation: str  # the X-Amz-Target's action, e.g. "TransactWriteItems"
+    body: dict[str, Any]
+    status: int = 400
+    times: int | None = None
+    answered: int = 0
+
+    def take(self, request_head: bytes) -> bool:
+        """Whether this answer replaces the request starting with ``request_head`` (counted)."""
+        if self.times is not None and self.answered >= self.times:
+            return False
+        if operation_of(request_head) != self.operation:
+            return False
+        self.answered += 1
+        return True
+
+    def response(self) -> bytes:
+        """The HTTP response, as the AWS JSON protocol sends it."""
+        body = msgspec.json.encode(self.body)
+        phrase = _STATUS_PHRASES.get(self.status, "Error")
+        head = (
+            f"HTTP/1.1 {self.status} {phrase}\r\n"
+            "Content-Type: application/x-amz-json-1.0\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "x-amzn-RequestId: emulator-aws-answer\r\n\r\n"
+        )
+        return head.encode() + body
+
+
+def transaction_cancelled(*codes: str, times: int | None = None) -> AwsAnswer:
+    """TransactWriteItems cancelled with one reason code per item ("None": that item was fine)."""
+    reasons = [
+        {"Code": code} if code == "None" else {"Code": code, "Message": f"{code} (emulated)"}
+        for code in codes
+    ]
+    message = (
+        "Transaction cancelled, please refer cancellation reasons for specific reasons "
+        f"[{', '.join(codes)}]"
+    )
+    return AwsAnswer(
+        "TransactWriteItems",
+        {
+            "__type": f"{_DYNAMODB_ERRORS}TransactionCanceledException",
+            "Message": message,
+            "CancellationReasons": reasons,
+        },
+        times=times,
+    )
+
+
+def dynamodb_error(
+    operation: str, code: str, *, namespace: str = _DYNAMODB_ERRORS, times: int | None = None
+) -> AwsAnswer:
+    """``operation`` refused with DynamoDB's error ``code``, e.g. ``ThrottlingException``."""
+    body = {"__type": f"{namespace}{code}", "message": f"{code} (emulated)"}
+    return AwsAnswer(operation, body, times=times)
 
 
 class FaultProxy:
@@ -79,6 +159,8 @@ class FaultProxy:
             raise ValueError(f"{upstream_url} names no host and port")
         self._upstream = (address.hostname, address.port)
         self.fault: Fault | None = None
+        self.answers: list[AwsAnswer] = []
+        self._answers_lock = threading.Lock()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -136,10 +218,22 @@ class FaultProxy:
                 task.cancel()
             await asyncio.gather(*directions, return_exceptions=True)
 
+    def _answer_for(self, request_head: bytes) -> AwsAnswer | None:
+        with self._answers_lock:  # tests set answers from another thread
+            return next((answer for answer in self.answers if answer.take(request_head)), None)
+
     async def _requests(self, client: asyncio.StreamReader, connection: _Connection) -> None:
         while chunk := await client.read(_CHUNK_BYTES):
             fault = self.fault
             starts_request = _REQUEST_LINE.match(chunk) is not None
+            if starts_request and self.answers:
+                chunk = await _whole_head(client, chunk)
+                answer = self._answer_for(chunk)
+                if answer is not None:
+                    await _skip_body(client, chunk)
+                    connection.client.write(answer.response())
+                    await connection.client.drain()
+                    continue
             applies = fault is not None and (
                 fault.operation is None if not starts_request else fault.applies_to(chunk)
             )
@@ -160,6 +254,25 @@ class FaultProxy:
             connection.client.write(chunk)
             await connection.client.drain()
         connection.client.close()
+
+
+async def _whole_head(client: asyncio.StreamReader, chunk: bytes) -> bytes:
+    """``chunk`` extended until it holds the request's whole head (its headers)."""
+    while _HEAD_END not in chunk:
+        more = await client.read(_CHUNK_BYTES)
+        if not more:
+            break
+        chunk += more
+    return chunk
+
+
+async def _skip_body(client: asyncio.StreamReader, chunk: bytes) -> None:
+    """Read the rest of the body of the request that ``chunk`` starts (it is answered here)."""
+    head, _, body = chunk.partition(_HEAD_END)
+    length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    missing = (int(length[1]) if length else 0) - len(body)
+    if missing > 0:
+        await client.readexactly(missing)
 
 
 class _Connection:
@@ -193,7 +306,7 @@ class FaultyApi:
     """The HTTP API of some services, whose functions reach AWS only through a FaultProxy.
 
     It shares the running stack's resources (table, user pool) but has its own gateway and
-    containers, in a background thread like ``LocalStack``'s. ``timeout_seconds`` overrides the
+    containers, on a ``BackgroundLoop`` as the local system's are. ``timeout_seconds`` overrides the
     declared function timeout, so a test sees the deadline without waiting for the real one.
     """
 
@@ -210,8 +323,7 @@ class FaultyApi:
         self._proxy = FaultProxy(outputs.aws_endpoint_url)
         self._pools: list[FunctionPool] = []
         self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: BackgroundLoop | None = None
         self.api_url = ""
 
     @property
@@ -223,15 +335,15 @@ class FaultyApi:
     def fault(self, fault: Fault | None) -> None:
         self._proxy.fault = fault
 
+    def answer(self, *answers: AwsAnswer) -> None:
+        """Answer calls with these, the first that applies to each call (none: AWS answers)."""
+        self._proxy.answers = list(answers)
+
     def start(self) -> Self:
         """Start the proxy, the containers (one warm each) and the gateway."""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="faulty-api", daemon=True
-        )
-        self._thread.start()
+        self._loop = BackgroundLoop("faulty-api")
         try:
-            self.api_url = self._run(self._start(), _START_TIMEOUT_SECONDS)
+            self.api_url = self._loop.run(self._start(), _START_TIMEOUT_SECONDS)
         except BaseException:
             self.stop()
             raise
@@ -239,20 +351,17 @@ class FaultyApi:
 
     def stop(self) -> None:
         """Stop everything ``start`` started; safe to call more than once."""
-        if self._loop is None or self._thread is None:
+        if self._loop is None:
             return
         if self._runner is not None:
-            self._run(self._runner.cleanup(), timeout=10)
+            self._loop.run(self._runner.cleanup(), timeout=10)
             self._runner = None
-        self._run(self._proxy.close(), timeout=10)
+        self._loop.run(self._proxy.close(), timeout=10)
         for pool in self._pools:
             pool.close()
         self._pools = []
-        self._run(self._loop.shutdown_default_executor(), timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
         self._loop.close()
-        self._loop = self._thread = None
+        self._loop = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -279,7 +388,7 @@ class FaultyApi:
             pools[service] = FunctionPool(
                 declaration,
                 environment,
-                function_name=f"{STACK_NAME}-{service}-faulty",
+                function_name=f"{PROJECT}-{service}-faulty",
                 max_containers=1,
             )
         self._pools = list(pools.values())
@@ -295,8 +404,3 @@ class FaultyApi:
         routes = [route for route in ROUTES if route.function in pools]
         self._runner, port = await serve_gateway(build_gateway(pools, authorizer, routes=routes))
         return f"http://127.0.0.1:{port}"
-
-    def _run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
-        if self._loop is None:
-            raise RuntimeError("the faulty API's event loop is not running")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)

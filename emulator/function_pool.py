@@ -32,8 +32,11 @@ from libs.resources.functions import FunctionDeclaration
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 ACCOUNT_ID: Final = "123456789012"  # moto's default account
 DEFAULT_MAX_CONTAINERS: Final = 4
-# Lambda's limit on a container's init phase (importing the handler's module).
-INIT_TIMEOUT_SECONDS: Final = 10.0
+# Lambda's limit on a container's init phase (importing the handler's module) is 10 s, on CPU
+# of its own. Here every container also starts an interpreter, several start at once on a
+# machine's shared cores (a stack's prewarm, a scale-out, CI running beside other work), so the
+# wall-clock allowance is wider; a handler that hangs at import still fails to start.
+INIT_TIMEOUT_SECONDS: Final = 30.0
 
 # Host settings that would make a local function behave unlike the deployed one: Powertools'
 # developer mode, and a named profile (botocore would then skip the credential variables).

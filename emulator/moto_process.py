@@ -14,11 +14,11 @@ import signal
 from multiprocessing.connection import Connection
 from typing import Final
 
-from emulator.backends import start_backend
+from emulator.moto_server import serve_moto
 
 START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 5.0
-# The AWS APIs the local stack calls (their models are loaded before the heap is frozen).
+# The AWS APIs the local system calls (their models are loaded before the heap is frozen).
 _SERVICES_USED: Final = ("dynamodb", "dynamodbstreams", "sqs", "events", "cognito-idp")
 # Spawn, not fork: the parent already runs threads whose locks a fork would copy.
 _SPAWN: Final = multiprocessing.get_context("spawn")
@@ -67,14 +67,15 @@ class MotoProcess:
 def _serve(conn: Connection, tls: bool) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when moto ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    backend = start_backend("moto", tls=tls)
+    # The parent set the emulator's credentials in the environment this process inherited.
+    server = serve_moto(tls=tls)
     _freeze_the_heap_so_far()
     try:
-        conn.send((backend.endpoint_url, backend.tls_endpoint_url, backend.ca_bundle))
+        conn.send((server.endpoint_url, server.tls_endpoint_url, server.ca_bundle))
         with contextlib.suppress(EOFError, OSError):
             conn.recv()  # returns only when the parent closes its end, or dies
     finally:
-        backend.stop()
+        server.stop()
 
 
 def _freeze_the_heap_so_far() -> None:

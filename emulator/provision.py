@@ -12,6 +12,7 @@ import msgspec
 from aiobotocore.session import get_session
 
 from libs import config
+from libs.resources.environments import PROJECT
 from libs.resources.events import (
     CONSUMER_QUEUES,
     EVENT_BUS,
@@ -21,8 +22,10 @@ from libs.resources.events import (
     EventRule,
 )
 from libs.resources.functions import FUNCTIONS
+from libs.resources.naming import named_failure_queue, named_queue, resource_name
 from libs.resources.table import MAIN_TABLE, TableDeclaration
 from libs.resources.user_pool import USER_POOL, UserPoolDeclaration
+from libs.stack_outputs import StackOutputs
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -30,8 +33,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_events import EventBridgeClient
     from types_aiobotocore_sqs import SQSClient
 
-STACK_NAME: Final = "serverless-blueprint"
-TABLE_NAME: Final = f"{STACK_NAME}-{MAIN_TABLE.logical_id}"
+# Locally the table is named for the project (in AWS, CloudFormation names it).
+TABLE_NAME: Final = f"{PROJECT}-{MAIN_TABLE.logical_id}"
 # Locally a message that failed is received again after this many seconds, not after the
 # declared visibility timeout (a minute in AWS): same retries and dead-lettering, in seconds.
 LOCAL_VISIBILITY_TIMEOUT_SECONDS: Final = 1
@@ -52,55 +55,6 @@ class QueueAddress(msgspec.Struct, frozen=True):
     dead_letter_arn: str
 
 
-class StackOutputs(msgspec.Struct, frozen=True, rename="pascal", omit_defaults=True):
-    """What a deployed stack reports; encodes to the keys of the CDK outputs (``ApiUrl``, ...)."""
-
-    api_url: str
-    user_pool_id: str
-    user_pool_client_id: str
-    table_name: str
-    event_bus_name: str
-    region: str
-    aws_endpoint_url: str
-    # Appended to every declared name when several stacks share one endpoint (the test suite
-    # next to a running `just dev`); empty, and left out of the file, for the declared names.
-    name_suffix: str = ""
-    # The CA bundle that verifies an HTTPS emulator (`just dev --tls`); empty for AWS itself
-    # and for a plain HTTP emulator.
-    aws_ca_bundle: str = ""
-
-
-def stack_client_options(outputs: StackOutputs) -> dict[str, Any]:
-    """What an aiobotocore client of the stack needs: endpoint, region, and its CA if any."""
-    options: dict[str, Any] = {
-        "endpoint_url": outputs.aws_endpoint_url or None,
-        "region_name": outputs.region,
-    }
-    if outputs.aws_ca_bundle:
-        options["verify"] = outputs.aws_ca_bundle
-    return options
-
-
-def stack_name(name: str, name_suffix: str) -> str:
-    """A declared resource name as a stack with ``name_suffix`` calls it."""
-    return f"{name}-{name_suffix}" if name_suffix else name
-
-
-def stack_queue(queue: ConsumerQueue, name_suffix: str) -> ConsumerQueue:
-    """A declared consumer queue (and its DLQ) named as a stack with ``name_suffix`` names them."""
-    dead_letter = msgspec.structs.replace(
-        queue.dead_letter, name=stack_name(queue.dead_letter.name, name_suffix)
-    )
-    return msgspec.structs.replace(
-        queue, name=stack_name(queue.name, name_suffix), dead_letter=dead_letter
-    )
-
-
-def stack_failure_queue(queue: DeadLetterQueue, name_suffix: str) -> DeadLetterQueue:
-    """A declared stream failure queue named as a stack with ``name_suffix`` names it."""
-    return msgspec.structs.replace(queue, name=stack_name(queue.name, name_suffix))
-
-
 async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> StackOutputs:
     """Create the declared resources at ``endpoint_url``, reusing any that already exist.
 
@@ -108,13 +62,13 @@ async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> St
     other stack provisioned at the same endpoint."""
     pool = msgspec.structs.replace(
         USER_POOL,
-        pool_name=stack_name(USER_POOL.pool_name, name_suffix),
-        client_name=stack_name(USER_POOL.client_name, name_suffix),
+        pool_name=resource_name(USER_POOL.pool_name, name_suffix),
+        client_name=resource_name(USER_POOL.client_name, name_suffix),
     )
-    queues = tuple(stack_queue(queue, name_suffix) for queue in CONSUMER_QUEUES)
-    failure_queues = tuple(stack_failure_queue(q, name_suffix) for q in STREAM_FAILURE_QUEUES)
+    queues = tuple(named_queue(queue, name_suffix) for queue in CONSUMER_QUEUES)
+    failure_queues = tuple(named_failure_queue(q, name_suffix) for q in STREAM_FAILURE_QUEUES)
     rules = tuple(
-        msgspec.structs.replace(rule, name=stack_name(rule.name, name_suffix)) for rule in RULES
+        msgspec.structs.replace(rule, name=resource_name(rule.name, name_suffix)) for rule in RULES
     )
     session = get_session()
     options: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region}
@@ -125,9 +79,9 @@ async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> St
         session.create_client("sqs", **options) as sqs,
     ):
         table_name, (pool_id, client_id), bus_name, addresses, _ = await asyncio.gather(
-            _table(dynamodb, MAIN_TABLE, stack_name(TABLE_NAME, name_suffix)),
+            _table(dynamodb, MAIN_TABLE, resource_name(TABLE_NAME, name_suffix)),
             _user_pool(cognito, pool),
-            _event_bus(events, stack_name(EVENT_BUS.name, name_suffix)),
+            _event_bus(events, resource_name(EVENT_BUS.name, name_suffix)),
             _consumer_queues(sqs, queues),
             _failure_queues(sqs, failure_queues),
         )

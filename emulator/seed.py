@@ -1,10 +1,10 @@
-"""Demo data the local stack loads after provisioning: the product catalog."""
+"""Demo data the local system loads after provisioning: the product catalog."""
 
 from __future__ import annotations
 
 from aiobotocore.session import get_session
 
-from emulator.provision import StackOutputs
+from libs.stack_outputs import StackOutputs
 from services.products.seed import seed_catalog
 
 

@@ -12,10 +12,9 @@ import functools
 import re
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,12 +26,12 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from libs.aws_clients import AwsClients
 from libs.caller import caller_of
 from libs.config import settings
-from libs.container_loop import ContainerLoop, snapshot_hooks
+from libs.container_loop import snapshot_hooks
 from libs.init_phase import end_init
 from libs.json_api import problem_response
+from libs.lambda_function import LambdaFunction
 from libs.origin_check import OriginCheck
 from libs.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -48,7 +47,6 @@ from libs.problems import (
 from libs.resources.api_routes import Route, routes_of
 from libs.resources.functions import FUNCTIONS
 from libs.resources.metrics import FAILURES_OF_ROUTE, MetricDeclaration, metrics_namespace
-from libs.tracing import function_tracer
 
 RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[str]]])
 T = TypeVar("T")
@@ -74,30 +72,18 @@ DEADLINE_MARGIN_SECONDS = 1.0
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-class HttpFunction:
+class HttpFunction(LambdaFunction):
     """A service's HTTP API function: routes from the declaration, problem+json errors."""
 
     def __init__(self, service: str) -> None:
-        self.service = service
-        self.logger = Logger(service=service)
-        self.metrics = Metrics(namespace=metrics_namespace(service), service=service)
-        self.tracer = function_tracer(service)  # None where X-Ray does not trace
-        self.clients = AwsClients()
+        super().__init__(service)
         self.app = APIGatewayHttpResolver()
         self._declared: dict[str, Route] = {route.route_key: route for route in routes_of(service)}
         self._registered: set[str] = set()
-        self._loop = ContainerLoop()
         self._origin = OriginCheck.from_settings(settings())  # prod: only CloudFront's requests
         self._correlation_id: str | None = None
         self._register_error_handlers()
         self._register_method_not_allowed()
-        traced: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = self._handle
-        if self.tracer is not None:
-            # Responses can carry tokens and personal data: keep them out of traces.
-            traced = self.tracer.capture_lambda_handler(self._handle, capture_response=False)
-        self.handler = self.metrics.log_metrics(capture_cold_start_metric=True)(
-            self.logger.inject_lambda_context(clear_state=True)(traced)
-        )
         snapshot_hooks(self._before_snapshot, self._after_restore)
 
     def _before_snapshot(self) -> None:
@@ -246,16 +232,8 @@ class HttpFunction:
 
     # -- invocation --------------------------------------------------------------------------
 
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run ``work`` on the container's event loop (created once, then reused)."""
-        return self._loop.run(work)
-
-    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        end_init()  # the first invocation ends init (a no-op afterwards)
-        result: dict[str, Any] = self.run(self._resolve(event, context))
-        return result
-
-    async def _resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    async def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Resolve one payload-2.0 request to its route's answer (problem+json on errors)."""
         started = time.perf_counter()
         headers = event.get("headers") or {}
         request_id = (event.get("requestContext") or {}).get("requestId") or context.aws_request_id

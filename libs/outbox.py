@@ -17,7 +17,7 @@ import msgspec
 
 from libs.domain_events import DomainEvent, put_entries
 from libs.single_table import Item, kind_attributes
-from libs.table_keys import PK, SK
+from libs.table_keys import OUTBOX_PREFIX, PK, outbox_key
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_events import EventBridgeClient
     from types_aiobotocore_events.type_defs import PutEventsRequestEntryTypeDef
 
-OUTBOX_PREFIX = "OUTBOX#"
-OUTBOX_SORT_KEY = "EVENT"
 ENTITY = "OutboxEvent"
 # Its lifetime is declared with the table (a day: DynamoDB Streams keep a record 24 hours, after
 # which no relay can see the item). TTL deletions reach the stream as REMOVEs, which it ignores.
@@ -42,11 +40,6 @@ class OutboxEvent(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
     detail_type: str
     detail: str  # the event as JSON, exactly as it will be published
     occurred_at: str
-
-
-def outbox_key(event_id: str) -> dict[str, str]:
-    """Table key of an event's outbox item."""
-    return {PK: f"{OUTBOX_PREFIX}{event_id}", SK: OUTBOX_SORT_KEY}
 
 
 def outbox_item(event: DomainEvent, *, now: float | None = None) -> Item:

@@ -11,49 +11,31 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from libs.aws_clients import AwsClients
-from libs.container_loop import ContainerLoop
-from libs.init_phase import end_init
-from libs.resources.metrics import MESSAGES_FAILED, metrics_namespace
-from libs.tracing import function_tracer
+from libs.lambda_function import LambdaFunction
+from libs.resources.metrics import MESSAGES_FAILED
 
 MessageHandler = Callable[[SQSRecord], Awaitable[None]]
 
 
-class QueueFunction:
+class QueueFunction(LambdaFunction):
     """A service's queue consumer: a message handler run on every message of each batch."""
 
     def __init__(self, service: str, *, clients: AwsClients | None = None) -> None:
-        self.service = service
-        self.logger = Logger(service=service)
-        self.metrics = Metrics(namespace=metrics_namespace(service), service=service)
-        self.tracer = function_tracer(service)  # None where X-Ray does not trace
-        self.clients = clients or AwsClients()
-        self._loop = ContainerLoop()
+        super().__init__(service, clients=clients)
         self._handle_message: MessageHandler | None = None
-        traced: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = self._handle
-        if self.tracer is not None:
-            # Messages carry personal data: keep the batch response out of traces.
-            traced = self.tracer.capture_lambda_handler(self._handle, capture_response=False)
-        self.handler = self.metrics.log_metrics(capture_cold_start_metric=True)(
-            self.logger.inject_lambda_context(clear_state=True)(traced)
-        )
 
     def each_message(self, func: MessageHandler) -> MessageHandler:
         """Register the coroutine handling one message; raising marks that message failed."""
         self._handle_message = func
         return func
 
-    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        end_init()  # the first invocation ends init (a no-op afterwards)
-        return self._loop.run(self._handle_batch(event))
-
-    async def _handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
+    async def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Handle each message of an SQS batch; the ids of those that failed."""
         if self._handle_message is None:
             raise RuntimeError(f"{self.service} registered no message handler")
         records = list(SQSEvent(event).records)

@@ -1,4 +1,4 @@
-"""`just load`: start the local stack (or use a deployed one), run Locust headless, gate on SLOs.
+"""`just load`: start the local system (or use a deployed one), run Locust headless, gate on SLOs.
 
 Each rate in ``--rate`` is a step run against the same stack, lowest first; the run stops at the
 first step that breaches an SLO. It exits non-zero when the first step breaches (a route over
@@ -27,9 +27,9 @@ from typing import Any
 
 from aiobotocore.session import get_session
 
-from emulator.local_stack import LocalStack
-from emulator.provision import StackOutputs
+from emulator.local_system import LocalSystem
 from emulator.seed import seed_demo_data
+from libs.stack_outputs import StackOutputs
 from loadtests.capacity import (
     TARGET_P99_MS,
     StepResult,
@@ -70,7 +70,7 @@ class Target:
     user_pool_id: str
     endpoint_url: str | None
     region: str
-    outputs: StackOutputs | None = None  # the local stack's, for the emulator floor
+    outputs: StackOutputs | None = None  # the local system's, for the emulator floor
     ca_bundle: str | None = None  # verifies an HTTPS emulator (`--tls`)
 
 
@@ -170,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
         "--warm-up", default="10s", help="unmeasured load before the first step (0s: none)"
     )
     parser.add_argument(
-        "--outputs", type=Path, help="outputs file of a deployed stage (else the local stack)"
+        "--outputs", type=Path, help="outputs file of a deployed stage (else the local system)"
     )
     parser.add_argument(
         "--containers",
@@ -234,7 +234,7 @@ def _console_apart(log: Path) -> Iterator[None]:
 
 @contextmanager
 def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]:
-    """The stage under load and its processes: a deployed one, or a local stack started here."""
+    """The stage under load and its processes: a deployed one, or a local system started here."""
     if args.outputs:
         # The keys `just deploy` writes (StackOutputs's names); no endpoint means AWS itself.
         document = json.loads(args.outputs.read_text())
@@ -251,8 +251,8 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
             StackProcesses(local=False),
         )
         return
-    print("starting the local stack ...", flush=True)
-    stack = LocalStack(
+    print("starting the local system ...", flush=True)
+    stack = LocalSystem(
         backend="moto",
         moto_in_process=args.emulator == "in-process",
         port=0,
@@ -299,7 +299,7 @@ def _emulator_credentials() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 
-async def _warm(stack: LocalStack, containers: int) -> None:
+async def _warm(stack: LocalSystem, containers: int) -> None:
     for pool in stack.pools.values():
         await pool.prewarm(containers)
 

@@ -2,7 +2,7 @@
 
 A run is one or more steps at increasing request rates against the same stack. The capacity is
 the highest rate achieved with every route within its SLO and no error at all; the target is the
-stricter bar the local stack is tuned for (150 req/s with p99 ≤ 100 ms over all routes).
+stricter bar the local system is tuned for (150 req/s with p99 ≤ 100 ms over all routes).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CPU used by each component of the local stack during a run, from the processes' own counters.
+"""CPU used by each component of the local system during a run, from the processes' own counters.
 
 Components: the load generator (Locust), the gateway (the runner's process: HTTP API, JWT
 check, outbox relay, queue polling, and moto too unless it runs apart), the handlers (the

@@ -37,6 +37,7 @@ from libs.problems import (
 )
 from libs.resources.api_routes import ROUTES, Route
 from libs.resources.user_pool import USER_POOL
+from libs.transactions import ConditionFailed, TransactionBusy, TransactionRefused
 
 DOCUMENT_PATH: Final = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 OPENAPI_VERSION: Final = "3.1.0"
@@ -84,6 +85,10 @@ RUNTIME_FAILURES: Final[tuple[type[ProblemError], ...]] = (
     ServiceUnavailable,
     DependencyUnavailable,
     DependencyTimeout,
+    # A cancelled transaction (libs/transactions.py): each a `service-unavailable`.
+    ConditionFailed,
+    TransactionBusy,
+    TransactionRefused,
 )
 # A typical detail of each problem type, for the examples (keyed by the `type` slug).
 _EXAMPLE_DETAILS: Final[Mapping[str, str]] = {
@@ -317,7 +322,7 @@ def _problems(route: Route, contract: RouteContract) -> list[type[ProblemError]]
 def _problem_response(
     status: int, problems: list[type[ProblemError]], note: str | None
 ) -> dict[str, Any]:
-    slugs = [problem.slug for problem in problems]
+    slugs = list(dict.fromkeys(problem.slug for problem in problems))
     description = HTTPStatus(status).phrase
     if note:
         description = f"{description}: {note}"

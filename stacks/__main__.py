@@ -17,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from emulator.provision import StackOutputs
+from libs.stack_outputs import StackOutputs
 from stacks.app import build_app
 from stacks.bundling import tree_size
 

@@ -10,6 +10,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from libs.resources.environments import EnvironmentDeclaration
+from libs.resources.naming import resource_name
 from libs.resources.user_pool import USER_POOL, UserPoolDeclaration
 from stacks import discovery, nag
 
@@ -32,7 +33,7 @@ class CognitoStack(Stack):
         self.user_pool = cognito.UserPool(
             self,
             declaration.logical_id,
-            user_pool_name=f"{declaration.pool_name}-{environment.name}",
+            user_pool_name=resource_name(declaration.pool_name, environment.name),
             self_sign_up_enabled=True,  # POST /auth/register
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),

@@ -28,6 +28,7 @@ from libs.resources.events import (
     DeadLetterQueue,
 )
 from libs.resources.functions import FUNCTIONS
+from libs.resources.naming import resource_name
 from stacks import discovery
 
 ARCHIVE_RETENTION_DAYS = 30
@@ -49,7 +50,9 @@ class EventsStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.environment_name = environment.name
         self.bus = events.EventBus(
-            self, EVENT_BUS.logical_id, event_bus_name=f"{EVENT_BUS.name}-{environment.name}"
+            self,
+            EVENT_BUS.logical_id,
+            event_bus_name=resource_name(EVENT_BUS.name, environment.name),
         )
         self.bus.archive(
             "Archive",
@@ -94,7 +97,7 @@ class EventsStack(Stack):
         return sqs.Queue(
             self,
             declaration.logical_id,
-            queue_name=f"{declaration.name}-{self.environment_name}",
+            queue_name=resource_name(declaration.name, self.environment_name),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,
@@ -108,7 +111,7 @@ class EventsStack(Stack):
         self.consumer_queues[declaration.logical_id] = sqs.Queue(
             self,
             declaration.logical_id,
-            queue_name=f"{declaration.name}-{self.environment_name}",
+            queue_name=resource_name(declaration.name, self.environment_name),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,

@@ -33,13 +33,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from libs import config
-from libs.outbox import OUTBOX_PREFIX
 from libs.resources.environments import EnvironmentDeclaration
 from libs.resources.events import CONSUMER_QUEUES, EVENTS
 from libs.resources.functions import FUNCTIONS, FunctionDeclaration, StreamSource
 from libs.resources.metrics import metrics_namespace
 from libs.resources.slo import ALARMS, SLO
 from libs.resources.table import MAIN_TABLE
+from libs.table_keys import OUTBOX_PREFIX
 from stacks import discovery, nag
 from stacks.bundling import ARCHITECTURE, RUNTIME, FunctionBundler
 from stacks.config import FlagsProfile

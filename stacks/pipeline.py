@@ -21,6 +21,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from libs.resources.environments import ENVIRONMENTS, PROJECT, EnvironmentDeclaration
+from libs.stack_outputs import stage_outputs
 from stacks import nag
 from stacks.bundling import FunctionBundler
 from stacks.system import add_system
@@ -141,7 +142,7 @@ class PipelineStack(Stack):
         )
 
 
-SMOKE_OUTPUTS = ".local/outputs-dev.json"
+SMOKE_OUTPUTS = str(stage_outputs("dev"))
 SMOKE_COGNITO_ACTIONS = (
     "AdminCreateUser",
     "AdminSetUserPassword",

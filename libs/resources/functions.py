@@ -6,8 +6,8 @@ from typing import Literal
 
 import msgspec
 
-from libs.outbox import OUTBOX_PREFIX
 from libs.resources.events import DeadLetterQueue
+from libs.table_keys import OUTBOX_PREFIX
 
 # What invokes a function: API Gateway (routes in api_routes.py), an SQS event source mapping
 # (the queue in events.py names its consumer) or the table's stream (its ``stream`` below).

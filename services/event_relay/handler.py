@@ -12,51 +12,36 @@ from libs import init_phase  # noqa: F401  # isort: skip
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from libs.aws_clients import AwsClients
 from libs.config import settings
-from libs.container_loop import ContainerLoop
-from libs.init_phase import end_init
-from libs.resources.metrics import EVENTS_RELAYED, metrics_namespace
-from libs.tracing import function_tracer
+from libs.lambda_function import LambdaFunction
+from libs.resources.metrics import EVENTS_RELAYED
 from services.event_relay.stream_batch import relay_batch
 
 SERVICE = "event-relay"
 
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=metrics_namespace(SERVICE), service=SERVICE)
-tracer = function_tracer(SERVICE)  # None where X-Ray does not trace
-clients = AwsClients()
-loop = ContainerLoop()
+
+class RelayFunction(LambdaFunction):
+    """The stream consumer: each batch's outbox events go to the bus, in order."""
+
+    async def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Relay one batch of stream records; the partial batch response."""
+        records = event.get("Records") or []
+        events = await self.clients.events()
+        relayed = await relay_batch(events, settings().event_bus_name, records)
+        self.logger.info(
+            "batch relayed",
+            extra={
+                "records": len(records),
+                "published": relayed.published,
+                "resume_from": relayed.resume_from,
+            },
+        )
+        self.metrics.add_metric(name=EVENTS_RELAYED.name, unit="Count", value=relayed.published)
+        return relayed.batch_response()
 
 
-async def relay(event: dict[str, Any]) -> dict[str, Any]:
-    """Relay one batch of stream records; the partial batch response."""
-    records = event.get("Records") or []
-    relayed = await relay_batch(await clients.events(), settings().event_bus_name, records)
-    logger.info(
-        "batch relayed",
-        extra={
-            "records": len(records),
-            "published": relayed.published,
-            "resume_from": relayed.resume_from,
-        },
-    )
-    metrics.add_metric(name=EVENTS_RELAYED.name, unit="Count", value=relayed.published)
-    return relayed.batch_response()
-
-
-def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    end_init()  # the first invocation ends init (a no-op afterwards)
-    return loop.run(relay(event))
-
-
-_traced = (
-    _handle if tracer is None else tracer.capture_lambda_handler(_handle, capture_response=False)
-)
+relay_function = RelayFunction(SERVICE)
 # Lambda's entrypoint: the batch runs on the container's event loop.
-handler = metrics.log_metrics(capture_cold_start_metric=True)(
-    logger.inject_lambda_context(clear_state=True)(_traced)
-)
+handler = relay_function.handler

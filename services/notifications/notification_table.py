@@ -1,9 +1,6 @@
 """Notifications' access to the single table: notifications, processed markers, profiles (read).
 
-| item         | PK                  | SK                            |
-|--------------|---------------------|-------------------------------|
-| notification | USER#<userId>       | NOTIF#<occurredAt>#<eventId>  |
-| marker       | PROCESSED#<eventId> | MARKER                        |
+Their keys are in ``libs.table_keys`` (``notification_key``, ``marker_key``).
 """
 
 from __future__ import annotations
@@ -13,28 +10,29 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from libs.single_table import Item, Page, from_item, query_page, to_item
-from libs.table_keys import PK, SK, as_key, profile_key, user_partition
+from libs.table_keys import (
+    NOTIFICATION_PREFIX,
+    PK,
+    SK,
+    as_key,
+    marker_key,
+    notification_key,
+    profile_key,
+    user_partition,
+)
+from libs.transactions import ConditionFailed, transact_write
 from services.notifications.models import Notification, ProcessedMarker, Recipient
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-NOTIFICATION_PREFIX = "NOTIF#"
 _BATCH_WRITE_LIMIT = 25
+# Where store_notification puts the conditional marker.
+MARKER_ITEM = 0
 
 
 class UnreadableProfile(Exception):
     """The user's profile item does not hold preferences this service can trust."""
-
-
-def notification_key(user_id: str, created_at: str, event_id: str) -> dict[str, str]:
-    """Table key of a notification: under its user, in time order."""
-    return {PK: user_partition(user_id), SK: f"{NOTIFICATION_PREFIX}{created_at}#{event_id}"}
-
-
-def marker_key(event_id: str) -> dict[str, str]:
-    """Table key of the marker saying an event was handled."""
-    return {PK: f"PROCESSED#{event_id}", SK: "MARKER"}
 
 
 async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
@@ -87,6 +85,7 @@ async def store_notification(
     """Write the event's marker and its notification (if any) in one transaction.
 
     False, and nothing written, when the marker exists: a concurrent delivery got there first.
+    Any other cancellation raises (see ``transact_write``): the message is delivered again.
     """
     writes: list[Any] = [
         {
@@ -105,10 +104,9 @@ async def store_notification(
         item = to_item(notification, **key, entity="Notification")
         writes.append({"Put": {"TableName": table, "Item": item}})
     try:
-        await db.transact_write_items(TransactItems=writes)
-    except db.exceptions.TransactionCanceledException as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        await transact_write(db, writes)
+    except ConditionFailed as failed:
+        if failed.only(MARKER_ITEM):
             return False
         raise
     return True

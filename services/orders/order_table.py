@@ -14,6 +14,7 @@ from libs.single_table import Item, Page, from_item, query_page, string_values, 
 from libs.table_keys import (
     GSI1,
     GSI1PK,
+    ORDER_PREFIX,
     PK,
     as_key,
     idempotency_key,
@@ -22,11 +23,17 @@ from libs.table_keys import (
     user_orders_keys,
     user_partition,
 )
+from libs.transactions import ConditionFailed, transact_write
 from services.orders.models import CatalogPrice, IdempotencyRecord, Order, OrderStatus
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_dynamodb.type_defs import TransactWriteItemTypeDef
+
+
+# Where insert_order puts the idempotency record, and update_status its conditional update.
+IDEMPOTENCY_ITEM = 1
+STATUS_UPDATE_ITEM = 0
 
 
 class KeyAlreadyUsed(Exception):
@@ -74,7 +81,8 @@ async def insert_order(
 ) -> None:
     """Write a new order, its idempotency record and its events' outbox items in one transaction.
 
-    Raises KeyAlreadyUsed when the key's record exists: nothing is written then.
+    Raises KeyAlreadyUsed when the key's record exists, and what ``transact_write`` raises
+    otherwise: nothing is written then.
     """
     condition = {
         "ConditionExpression": "attribute_not_exists(#pk)",
@@ -87,10 +95,10 @@ async def insert_order(
         writes.append({"Put": {"TableName": table, "Item": item, **condition}})
     writes += [outbox_put(table, event) for event in events]
     try:
-        await db.transact_write_items(TransactItems=writes)
-    except db.exceptions.TransactionCanceledException:
-        if idempotency is not None:
-            raise KeyAlreadyUsed from None
+        await transact_write(db, writes)
+    except ConditionFailed as failed:
+        if idempotency is not None and failed.only(IDEMPOTENCY_ITEM):
+            raise KeyAlreadyUsed from failed
         raise
 
 
@@ -123,7 +131,7 @@ async def orders_of_user(
         table=table,
         index=GSI1.name,
         partition=(GSI1PK, user_partition(user_id)),
-        sort_prefix=(GSI1.keys.sort, "ORDER#"),
+        sort_prefix=(GSI1.keys.sort, ORDER_PREFIX),
         limit=limit,
         cursor=cursor,
         newest_first=True,
@@ -144,7 +152,8 @@ async def update_status(
     """Move ``order`` (as read) to ``status`` if it still has ``expected_version`` and its status.
 
     The update and the events' outbox items are one transaction. Raises Conflict when another
-    change got there first; nothing is written then.
+    change got there first, and what ``transact_write`` raises otherwise; nothing is written
+    then.
     """
     update: TransactWriteItemTypeDef = {
         "Update": {
@@ -163,15 +172,12 @@ async def update_status(
         }
     }
     try:
-        await db.transact_write_items(
-            TransactItems=[update, *(outbox_put(table, event) for event in events)]
-        )
-    except db.exceptions.TransactionCanceledException as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        await transact_write(db, [update, *(outbox_put(table, event) for event in events)])
+    except ConditionFailed as failed:
+        if failed.only(STATUS_UPDATE_ITEM):
             raise Conflict(
                 f"Order {order.order_id} changed since version {expected_version}; reload it"
-            ) from None
+            ) from failed
         raise
     # Every change to an order moves its version on, so the rest of it is as it was read.
     return msgspec.structs.replace(

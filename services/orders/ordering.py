@@ -11,7 +11,14 @@ import msgspec
 from libs.caller import Caller
 from libs.domain_events import OrderCreated, OrderStatusChanged, utc_now
 from libs.domain_events import OrderLine as EventLine
-from libs.problems import Conflict, InvalidParam, NotFound, OrderingPaused, ValidationFailed
+from libs.problems import (
+    Conflict,
+    InvalidParam,
+    NotFound,
+    OrderingPaused,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from libs.resources.feature_flags import OrderFlags
 from libs.resources.user_pool import ADMIN_GROUP
 from services.orders import order_table
@@ -41,6 +48,7 @@ DEFAULT_FLAGS = OrderFlags()
 # A pause is an operator's decision that lasts minutes at least, and a container sees the flag
 # change only at its next AppConfig poll (every minute by default): no sooner is worth a retry.
 ORDERING_PAUSED_RETRY_AFTER_SECONDS: Final = 60
+KEY_RACE_RETRY_AFTER_SECONDS: Final = 1
 
 
 class PlacedOrder(msgspec.Struct, frozen=True):
@@ -170,7 +178,11 @@ async def place_order(
         assert idempotency_key is not None
         replay = await _replay(db, table, caller, idempotency_key, fingerprint)
         if replay is None:
-            raise
+            # The record went between the write and this read (it expired): a retry writes.
+            raise ServiceUnavailable(
+                "The Idempotency-Key changed hands while the order was written; retry shortly",
+                headers={"Retry-After": str(KEY_RACE_RETRY_AFTER_SECONDS)},
+            ) from None
         return replay
     return PlacedOrder(order=order, replayed=False)
 

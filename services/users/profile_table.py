@@ -12,6 +12,7 @@ from libs.outbox import outbox_put
 from libs.problems import Conflict
 from libs.single_table import Item, from_item, to_attribute
 from libs.table_keys import PK, as_key, profile_key
+from libs.transactions import transact_write
 from services.users.models import Preferences, StoredProfile, UpdateProfile
 
 if TYPE_CHECKING:
@@ -131,11 +132,13 @@ async def delete_profile(
 ) -> None:
     """Delete a user's profile and record ``announcement`` in the outbox, in one transaction.
 
-    Deleting a profile that is already gone succeeds (and records the event again).
+    Deleting a profile that is already gone succeeds (and records the event again). Nothing
+    here has a business condition: a cancellation is what ``transact_write`` raises.
     """
-    await db.transact_write_items(
-        TransactItems=[
+    await transact_write(
+        db,
+        [
             {"Delete": {"TableName": table, "Key": as_key(profile_key(user_id))}},
             outbox_put(table, announcement),
-        ]
+        ],
     )

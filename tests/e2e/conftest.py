@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from emulator.moto_operations import function_operations
-from tests.conftest import SystemUnderTest, target
 from tests.scan_guard import refuse_table_wide_reads
+from tests.suite_target import target
+from tests.system_under_test import SystemUnderTest
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,9 +11,10 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from libs.domain_events import UserRegistered
-from tests.conftest import TEST_EMAIL_DOMAIN, AccountEmails, account_email, events_of
+from tests.accounts import TEST_EMAIL_DOMAIN, AccountEmails, account_email
+from tests.bus_capture import events_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -117,7 +118,7 @@ def test_an_email_is_one_account_whatever_its_case(
 
 
 @pytest.fixture
-async def auth_events(stack: LocalStack) -> AsyncIterator[tuple[Any, str]]:
+async def auth_events(stack: LocalSystem) -> AsyncIterator[tuple[Any, str]]:
     """A queue receiving every auth event from the bus."""
     async with events_of(stack, UserRegistered.SOURCE) as captured:
         yield captured

@@ -31,7 +31,8 @@ from libs.http_function import DEADLINE_MARGIN_SECONDS, HttpFunction
 from libs.json_api import json_response
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from libs.table_keys import as_key, idempotency_key, profile_key, user_partition
-from tests.conftest import SignedInUser, SystemUnderTest
+from tests.accounts import SignedInUser
+from tests.system_under_test import SystemUnderTest
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient

@@ -13,8 +13,8 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.utilities.utils import load_resource
 
-from emulator.local_stack import LocalStack
-from tests.conftest import SignedInUser
+from emulator.local_system import LocalSystem
+from tests.accounts import SignedInUser
 
 UNAUTHORIZED = {"message": "Unauthorized"}
 
@@ -55,7 +55,7 @@ def test_a_token_minted_with_the_pool_key_and_valid_claims_is_accepted(
     assert get_orders(api_url, f"Bearer {mint(claims_of(alice.access_token))}").status_code == 200
 
 
-def hostile_tokens(user: SignedInUser, stack: LocalStack) -> dict[str, str]:
+def hostile_tokens(user: SignedInUser, stack: LocalSystem) -> dict[str, str]:
     claims = claims_of(user.access_token)
     now = int(time.time())
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -97,7 +97,7 @@ def hostile_tokens(user: SignedInUser, stack: LocalStack) -> dict[str, str]:
     ],
 )
 def test_a_hostile_token_is_refused_before_the_function(
-    api_url: str, stack: LocalStack, alice: SignedInUser, kind: str
+    api_url: str, stack: LocalSystem, alice: SignedInUser, kind: str
 ) -> None:
     token = hostile_tokens(alice, stack)[kind]
     response = get_orders(api_url, f"Bearer {token}")

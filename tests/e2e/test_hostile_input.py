@@ -26,7 +26,7 @@ from libs.config import DEFAULT_MAX_BODY_BYTES
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from libs.resources.user_pool import ADMIN_GROUP
 from libs.table_keys import as_key, idempotency_key, product_key, profile_key, user_partition
-from tests.conftest import SignedInUser, UserFactory, account_email
+from tests.accounts import SignedInUser, UserFactory, account_email
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -11,11 +11,19 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from libs.outbox import outbox_key
 from libs.resources.table import MAIN_TABLE
-from libs.table_keys import as_key, idempotency_key, order_key, product_key, profile_key
-from services.notifications.notification_table import marker_key, notification_key
-from tests.conftest import SignedInUser, eventually, notifications_of
+from libs.table_keys import (
+    as_key,
+    idempotency_key,
+    marker_key,
+    notification_key,
+    order_key,
+    outbox_key,
+    product_key,
+    profile_key,
+)
+from tests.accounts import SignedInUser
+from tests.polling import eventually, notifications_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import AccountEmails
+from tests.accounts import AccountEmails
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import SignedInUser
+from tests.accounts import SignedInUser
 
 pytestmark = pytest.mark.e2e
 

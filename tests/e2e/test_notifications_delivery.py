@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 import msgspec
 import pytest
 
-from emulator import dlq
-from emulator.local_stack import LocalStack
-from emulator.provision import stack_queue
+from emulator.local_system import LocalSystem
 from libs.domain_events import DomainEvent, OrderStatusChanged
 from libs.resources.events import NOTIFICATIONS_QUEUE, ConsumerQueue
+from libs.resources.naming import named_queue
 from libs.table_keys import as_key, profile_key
-from tests.conftest import eventually, marker_of, notifications_of
+from ops import dlq
+from tests.polling import eventually, marker_of, notifications_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -31,9 +31,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def queue(stack: LocalStack) -> ConsumerQueue:
+def queue(stack: LocalSystem) -> ConsumerQueue:
     """The notifications queue as this stack names it (apart, on an endpoint others share)."""
-    return stack_queue(NOTIFICATIONS_QUEUE, stack.outputs.name_suffix)
+    return named_queue(NOTIFICATIONS_QUEUE, stack.outputs.name_suffix)
 
 
 def delivered_by_eventbridge(event: DomainEvent) -> str:
@@ -89,7 +89,7 @@ async def test_the_same_event_delivered_twice_makes_one_notification(
 
 
 async def test_a_poison_message_is_dead_lettered_alone_and_processed_once_redriven(
-    stack: LocalStack,
+    stack: LocalSystem,
     sqs: SQSClient,
     queue: ConsumerQueue,
     dynamodb: DynamoDBClient,
@@ -155,7 +155,7 @@ async def test_a_poison_message_is_dead_lettered_alone_and_processed_once_redriv
 
 
 async def test_dlq_lists_each_dead_letter_queue_with_its_depth(
-    stack: LocalStack, queue: ConsumerQueue, capsys: pytest.CaptureFixture[str]
+    stack: LocalSystem, queue: ConsumerQueue, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert await dlq.main(["--outputs", str(stack.outputs_path)]) == 0
     out = capsys.readouterr().out

@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 import requests
 
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from libs.domain_events import OrderCreated, OrderStatusChanged
-from tests.conftest import SignedInUser, events_of
+from tests.accounts import SignedInUser
+from tests.bus_capture import events_of
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-async def order_events(stack: LocalStack) -> AsyncIterator[tuple[Any, str]]:
+async def order_events(stack: LocalSystem) -> AsyncIterator[tuple[Any, str]]:
     """A queue receiving every orders event from the bus."""
     async with events_of(stack, OrderCreated.SOURCE) as captured:
         yield captured

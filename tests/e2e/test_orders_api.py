@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import SignedInUser
+from tests.accounts import SignedInUser
 
 PROBLEM = "application/problem+json"
 ONE_HUB = {"items": [{"productId": "usb-c-hub", "quantity": 2}]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from services.products.seed import CATALOG
-from tests.conftest import SignedInUser
+from tests.accounts import SignedInUser
 
 PROBLEM = "application/problem+json"
 

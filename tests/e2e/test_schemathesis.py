@@ -21,7 +21,7 @@ from schemathesis.config import SchemathesisConfig
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from services.openapi import openapi_document
 from services.products.seed import seed_catalog
-from tests.conftest import SignedInUser, UserFactory, account_email
+from tests.accounts import SignedInUser, UserFactory, account_email
 
 if TYPE_CHECKING:
     from schemathesis.checks import CheckContext
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.emulator("generated input is aimed at the local stack, never a deployed stage"),
+    pytest.mark.emulator("generated input is aimed at the local system, never a deployed stage"),
 ]
 
 SEED = 20_260_314

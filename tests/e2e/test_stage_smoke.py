@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import SignedInUser
+from tests.accounts import SignedInUser
 
 pytestmark = pytest.mark.smoke
 

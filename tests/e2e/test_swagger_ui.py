@@ -12,7 +12,7 @@ import requests
 from playwright.async_api import BrowserContext, Page, Route, async_playwright, expect
 
 from services.openapi import openapi_document
-from tests.conftest import SignedInUser
+from tests.accounts import SignedInUser
 
 pytestmark = [
     pytest.mark.e2e,

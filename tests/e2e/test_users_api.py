@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from libs.domain_events import UserDeleted
 from libs.table_keys import as_key, order_key, profile_key
-from tests.conftest import SignedInUser, events_of
+from tests.accounts import SignedInUser
+from tests.bus_capture import events_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -182,7 +183,7 @@ async def test_a_wrong_method_is_a_405_and_no_token_is_a_401(
 
 async def test_deleting_the_account_removes_the_user_and_profile_but_keeps_orders(
     api_url: str,
-    stack: LocalStack,
+    stack: LocalSystem,
     alice: SignedInUser,
     dynamodb: DynamoDBClient,
     cognito: CognitoIdentityProviderClient,
@@ -219,7 +220,7 @@ async def test_deleting_the_account_removes_the_user_and_profile_but_keeps_order
 
 async def test_a_retry_completes_a_deletion_that_stopped_half_way(
     api_url: str,
-    stack: LocalStack,
+    stack: LocalSystem,
     alice: SignedInUser,
     dynamodb: DynamoDBClient,
     cognito: CognitoIdentityProviderClient,
@@ -235,7 +236,7 @@ async def test_a_retry_completes_a_deletion_that_stopped_half_way(
 
 
 @pytest.fixture
-async def user_events(stack: LocalStack) -> AsyncIterator[tuple[Any, str]]:
+async def user_events(stack: LocalSystem) -> AsyncIterator[tuple[Any, str]]:
     """A queue receiving every users event from the bus."""
     async with events_of(stack, UserDeleted.SOURCE) as captured:
         yield captured

@@ -24,7 +24,8 @@ from emulator.backends import (
     suite_target,
 )
 from emulator.provision import provision
-from tests.conftest import deployed_stack, remove_stack, skip_reason
+from tests.suite_target import skip_reason
+from tests.system_under_test import deployed_stack, remove_stack
 
 NO_DOCKER = "unix:///nonexistent/docker.sock"
 

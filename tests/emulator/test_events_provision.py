@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from aiobotocore.session import get_session
 
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from emulator.provision import create_consumer_queue, local_visibility_timeout
 from libs.resources.events import (
     CONSUMER_QUEUES,
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def clients(stack: LocalStack) -> AsyncIterator[tuple[SQSClient, EventBridgeClient]]:
+async def clients(stack: LocalSystem) -> AsyncIterator[tuple[SQSClient, EventBridgeClient]]:
     options: dict[str, Any] = {
         "endpoint_url": stack.endpoint_url,
         "region_name": stack.outputs.region,
@@ -71,7 +71,7 @@ async def test_a_consumer_queue_redrives_to_its_dlq_as_declared(
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.logical_id)
 async def test_a_rule_matches_its_events_and_targets_its_queue(
-    stack: LocalStack, clients: tuple[SQSClient, EventBridgeClient], rule: EventRule
+    stack: LocalSystem, clients: tuple[SQSClient, EventBridgeClient], rule: EventRule
 ) -> None:
     sqs, events = clients
     bus = stack.outputs.event_bus_name

@@ -16,7 +16,7 @@ import pytest
 
 from emulator.event_source_mapping import QueueEventSource
 from emulator.function_pool import FunctionError
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from emulator.provision import QueueAddress, create_consumer_queue
 from libs.resources.events import ConsumerQueue, DeadLetterQueue
 
@@ -67,7 +67,7 @@ Running = Callable[[ConsumerQueue, RecordingConsumer], Awaitable[QueueAddress]]
 
 
 @pytest.fixture
-async def running(stack: LocalStack, sqs: SQSClient) -> AsyncIterator[Running]:
+async def running(stack: LocalSystem, sqs: SQSClient) -> AsyncIterator[Running]:
     """Start an event source mapping for a new queue; stopped and deleted after the test."""
     tasks: list[asyncio.Task[None]] = []
     created: list[QueueAddress] = []
@@ -180,7 +180,7 @@ async def test_a_batch_waits_for_the_window_to_fill_but_never_exceeds_its_size(
 
 
 async def test_the_function_receives_lambdas_sqs_event(
-    stack: LocalStack, sqs: SQSClient, running: Running
+    stack: LocalSystem, sqs: SQSClient, running: Running
 ) -> None:
     consumer = RecordingConsumer()
     address = await running(a_queue(), consumer)

@@ -14,7 +14,7 @@ from aiobotocore.session import get_session
 
 from emulator.backends import start_backend
 from emulator.function_pool import FunctionPool
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from emulator.local_tls import LocalCertificates, TlsListener, local_certificates
 from emulator.provision import function_environment
 from libs.resources.functions import FUNCTIONS
@@ -39,7 +39,7 @@ def listener(certificates: LocalCertificates) -> Iterator[TlsListener]:
     served.stop()
 
 
-def products_function(stack: LocalStack, endpoint_url: str, ca_bundle: Path) -> FunctionPool:
+def products_function(stack: LocalSystem, endpoint_url: str, ca_bundle: Path) -> FunctionPool:
     """The products function in a fresh container, reaching moto at ``endpoint_url``."""
     outputs = msgspec.structs.replace(
         stack.outputs, aws_endpoint_url=endpoint_url, aws_ca_bundle=str(ca_bundle)
@@ -69,7 +69,7 @@ def get_product(product_id: str) -> dict[str, Any]:
 
 
 async def test_a_function_reaches_the_emulator_over_tls_verifying_the_local_ca(
-    stack: LocalStack, listener: TlsListener, certificates: LocalCertificates
+    stack: LocalSystem, listener: TlsListener, certificates: LocalCertificates
 ) -> None:
     # Given the products function told to verify with the local CA's bundle
     pool = products_function(stack, listener.endpoint_url, certificates.ca_bundle)
@@ -85,7 +85,7 @@ async def test_a_function_reaches_the_emulator_over_tls_verifying_the_local_ca(
 
 
 async def test_a_function_refuses_an_endpoint_its_ca_bundle_does_not_vouch_for(
-    stack: LocalStack,
+    stack: LocalSystem,
     listener: TlsListener,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],

@@ -10,11 +10,12 @@ import pytest
 from aiobotocore.session import get_session
 
 from emulator.backends import Backend, start_backend
-from emulator.provision import StackOutputs, function_environment, provision
+from emulator.provision import function_environment, provision
 from libs import config
 from libs.resources.event_bus import EVENT_BUS
 from libs.resources.table import MAIN_TABLE
 from libs.resources.user_pool import USER_POOL
+from libs.stack_outputs import StackOutputs
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from emulator.provision import StackOutputs
 from libs.resources.api_routes import ROUTES
 from libs.resources.environments import ENVIRONMENTS
+from libs.stack_outputs import StackOutputs
 from tests.infra.conftest import Synthesized
 
 

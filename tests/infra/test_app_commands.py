@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from emulator.provision import StackOutputs
+from libs.stack_outputs import StackOutputs
 from stacks.__main__ import write_outputs
 
 DEPLOYED = {

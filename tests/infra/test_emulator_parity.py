@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from emulator.provision import STREAM_FAILURE_QUEUES
 from libs.resources.events import CONSUMER_QUEUES, RULES
 from tests.infra.conftest import Synthesized
@@ -31,7 +31,7 @@ def by_declared_id(resources: dict[str, Any], logical_id: str) -> dict[str, Any]
 
 
 async def test_table_keys_indexes_stream_and_ttl_match(
-    dev: Synthesized, stack: LocalStack, dynamodb: DynamoDBClient
+    dev: Synthesized, stack: LocalSystem, dynamodb: DynamoDBClient
 ) -> None:
     declared = dev.only("AWS::DynamoDB::GlobalTable")["Properties"]
     table = (await dynamodb.describe_table(TableName=stack.outputs.table_name))["Table"]
@@ -53,7 +53,7 @@ async def test_table_keys_indexes_stream_and_ttl_match(
 
 
 async def test_user_pool_policy_and_app_client_match(
-    dev: Synthesized, stack: LocalStack, cognito: CognitoIdentityProviderClient
+    dev: Synthesized, stack: LocalSystem, cognito: CognitoIdentityProviderClient
 ) -> None:
     declared_pool = dev.only("AWS::Cognito::UserPool")["Properties"]
     declared_client = dev.only("AWS::Cognito::UserPoolClient")["Properties"]
@@ -117,7 +117,7 @@ async def test_stream_failure_queues_match(dev: Synthesized, sqs: SQSClient) -> 
 
 
 async def test_rules_patterns_and_targets_match(
-    dev: Synthesized, stack: LocalStack, events: EventBridgeClient
+    dev: Synthesized, stack: LocalSystem, events: EventBridgeClient
 ) -> None:
     rules = dev.resources("AWS::Events::Rule")
     emulated = {

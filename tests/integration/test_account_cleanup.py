@@ -6,13 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import (
-    PASSWORD,
-    AccountEmails,
-    SystemUnderTest,
-    account_email,
-    delete_users,
-)
+from tests.accounts import PASSWORD, AccountEmails, account_email, delete_users
+from tests.system_under_test import SystemUnderTest
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient

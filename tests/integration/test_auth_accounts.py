@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from libs.problems import (
     Conflict,
     InvalidCode,
@@ -24,7 +24,7 @@ from services.auth.models import (
     Register,
     ResetPassword,
 )
-from tests.conftest import AccountEmails, account_email
+from tests.accounts import AccountEmails, account_email
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -36,12 +36,12 @@ PASSWORD = "Correct-Horse-7"
 
 
 @pytest.fixture(scope="module")
-def client_id(stack: LocalStack) -> str:
+def client_id(stack: LocalSystem) -> str:
     return stack.outputs.user_pool_client_id
 
 
 @pytest.fixture(scope="module")
-def pool_id(stack: LocalStack) -> str:
+def pool_id(stack: LocalSystem) -> str:
     return stack.outputs.user_pool_id
 
 

@@ -15,10 +15,10 @@ import msgspec
 import pytest
 
 from emulator.function_pool import FunctionPool
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from emulator.provision import function_environment
 from libs.resources.functions import FUNCTIONS
-from tests.conftest import AccountEmails, account_email
+from tests.accounts import AccountEmails, account_email
 
 pytestmark = [
     pytest.mark.integration,
@@ -60,7 +60,7 @@ def http_event(route_key: str, body: Any = None, access_token: str | None = None
 
 
 @pytest.fixture
-async def auth_function(stack: LocalStack) -> AsyncIterator[FunctionPool]:
+async def auth_function(stack: LocalSystem) -> AsyncIterator[FunctionPool]:
     """The auth function in a fresh container, whose stdout and stderr the test captures."""
     pool = FunctionPool(
         FUNCTIONS["auth"], function_environment(stack.outputs), function_name="auth-logs"

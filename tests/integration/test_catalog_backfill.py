@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from emulator.catalog_backfill import add_catalog_keys
 from libs.table_keys import GSI2PK, GSI2SK, as_key, product_key
+from ops.catalog_backfill import add_catalog_keys
 from services.products import catalog_table
 from tests.integration.test_catalog_table import a_product
 

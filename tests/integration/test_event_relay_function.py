@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from emulator.function_pool import FunctionPool
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from emulator.provision import function_environment
 from libs import config
 from libs.domain_events import UserDeleted, utc_now
-from libs.outbox import outbox_key, record_event
+from libs.outbox import record_event
 from libs.resources.functions import FUNCTIONS
-from libs.table_keys import PK, order_key
+from libs.table_keys import PK, order_key, outbox_key
 from services.event_relay.stream_batch import relay_batch
 from services.orders import order_table, ordering
 from services.orders.models import Order, OrderLine
@@ -42,7 +42,7 @@ async def target(relay_aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
 
 
 @pytest.fixture(scope="module")
-async def relay_function(stack: LocalStack, target: CapturingBus) -> AsyncIterator[FunctionPool]:
+async def relay_function(stack: LocalSystem, target: CapturingBus) -> AsyncIterator[FunctionPool]:
     """The relay function in a container, publishing to the test's bus."""
     environment = function_environment(stack.outputs) | {config.EVENT_BUS_NAME: target.name}
     pool = FunctionPool(FUNCTIONS["event-relay"], environment, function_name="event-relay")
@@ -51,7 +51,7 @@ async def relay_function(stack: LocalStack, target: CapturingBus) -> AsyncIterat
 
 
 async def stream_records_about(
-    stack: LocalStack, streams: Any, positions: dict[str, str], partitions: set[str]
+    stack: LocalSystem, streams: Any, positions: dict[str, str], partitions: set[str]
 ) -> list[dict[str, Any]]:
     """The stream's records since ``positions`` of items in ``partitions``, in order.
 
@@ -84,7 +84,7 @@ async def stream_records_about(
 
 
 async def an_order_and_a_deletion(
-    stack: LocalStack, dynamodb: DynamoDBClient, table: str, streams: Any
+    stack: LocalSystem, dynamodb: DynamoDBClient, table: str, streams: Any
 ) -> tuple[list[dict[str, Any]], set[str]]:
     """Stream records of a committed order with its event, then of a recorded event; event ids."""
     assert stack.outbox_relay is not None
@@ -120,7 +120,7 @@ async def received_event_ids(sqs: Any, queue_url: str) -> list[str]:
 
 
 async def test_the_function_publishes_each_outbox_event_of_a_batch_and_reports_no_failure(
-    stack: LocalStack,
+    stack: LocalSystem,
     dynamodb: DynamoDBClient,
     table_name: str,
     relay_aws: dict[str, Any],
@@ -140,7 +140,7 @@ async def test_the_function_publishes_each_outbox_event_of_a_batch_and_reports_n
 
 
 async def test_a_batch_that_cannot_be_published_resumes_from_its_first_record(
-    stack: LocalStack, dynamodb: DynamoDBClient, table_name: str, relay_aws: dict[str, Any]
+    stack: LocalSystem, dynamodb: DynamoDBClient, table_name: str, relay_aws: dict[str, Any]
 ) -> None:
     # Given real stream records, and a bus that does not exist
     records, _ = await an_order_and_a_deletion(stack, dynamodb, table_name, relay_aws["streams"])

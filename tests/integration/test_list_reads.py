@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiobotocore.session import get_session
 
+from libs import table_keys
 from libs.domain_events import utc_now
 from libs.single_table import Page, to_item
 from services.notifications import notification_table
 from services.notifications.models import Notification
 from services.orders import order_table
 from services.products import catalog_table
-from tests.conftest import SystemUnderTest, client_options
 from tests.integration.order_examples import an_order
 from tests.integration.test_catalog_table import a_product
+from tests.system_under_test import SystemUnderTest, client_options
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -62,7 +63,7 @@ async def crowd_the_table(db: DynamoDBClient, table: str, user_id: str) -> None:
             message="Thanks",
             created_at=utc_now(),
         )
-        key = notification_table.notification_key(user_id, notification.created_at, event_id)
+        key = table_keys.notification_key(user_id, notification.created_at, event_id)
         await db.put_item(TableName=table, Item=to_item(notification, **key, entity="Notification"))
 
 

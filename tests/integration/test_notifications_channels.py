@@ -10,9 +10,9 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from emulator.function_pool import ACCOUNT_ID
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from services.notifications.channels import AwsChannels, ChannelClients, Delivery
-from tests.conftest import SignedInUser
+from tests.accounts import SignedInUser
 
 pytestmark = [
     pytest.mark.integration,
@@ -24,7 +24,7 @@ SENDER = "notifications@example.com"
 
 @pytest.fixture
 async def channels(
-    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    stack: LocalSystem, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[AwsChannels, ChannelClients]]:
     # What the functions stack and the emulator give a function: its endpoint and region.
     monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint_url)
@@ -75,7 +75,7 @@ async def test_an_email_to_a_user_cognito_does_not_know_is_skipped(
 
 @pytest.mark.moto_in_process("reads the SMS messages moto recorded")
 async def test_an_sms_is_published_to_the_phone(
-    stack: LocalStack, channels: tuple[AwsChannels, ChannelClients]
+    stack: LocalSystem, channels: tuple[AwsChannels, ChannelClients]
 ) -> None:
     adapter, _ = channels
     await adapter.deliver(delivery("sms", "u-1", "+351912345678"))

@@ -10,11 +10,11 @@ from aws_lambda_powertools import Logger
 
 from libs.domain_events import OrderStatusChanged, UserDeleted, utc_now
 from libs.single_table import from_item
-from libs.table_keys import as_key, profile_key
+from libs.table_keys import as_key, marker_key, profile_key
 from services.notifications import notification_table
 from services.notifications.channels import LocalChannels
 from services.notifications.models import ProcessedMarker
-from services.notifications.notification_table import UnreadableProfile, marker_key
+from services.notifications.notification_table import UnreadableProfile
 from services.notifications.notifying import handle_event
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from libs.caller import Caller
-from libs.outbox import OUTBOX_PREFIX
 from libs.problems import OrderingPaused
 from libs.resources.feature_flags import OrderFlags
+from libs.table_keys import OUTBOX_PREFIX
 from services.orders import order_table, ordering
 from services.orders.models import LineRequest, PlaceOrder
 

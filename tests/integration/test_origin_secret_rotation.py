@@ -14,7 +14,7 @@ from libs import origin_check
 from libs.origin_check import OriginCheck, SecretsClients
 from services.origin_secret_rotation import rotation
 from services.origin_secret_rotation.handler import RotationClients
-from tests.conftest import SystemUnderTest
+from tests.system_under_test import SystemUnderTest
 
 pytestmark = [
     pytest.mark.integration,

@@ -10,10 +10,9 @@ import pytest
 
 from libs.caller import Caller
 from libs.domain_events import OrderStatusChanged, utc_now
-from libs.outbox import outbox_key
 from libs.problems import Conflict
 from libs.resources.table import MAIN_TABLE
-from libs.table_keys import as_key
+from libs.table_keys import as_key, outbox_key
 from services.orders import order_table, ordering
 from services.orders.models import LineRequest, PlaceOrder
 from tests.integration.order_examples import an_order

@@ -14,13 +14,13 @@ import pytest
 from aiobotocore.session import get_session
 
 from emulator.event_relay import OutboxRelay
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from libs.caller import Caller
 from libs.domain_events import EventPublishError
 from services.orders import order_table, ordering
 from services.orders.models import LineRequest, PlaceOrder
-from tests.conftest import eventually, marker_of, notifications_of
 from tests.integration.order_examples import an_order
+from tests.polling import eventually, marker_of, notifications_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def aws(stack: LocalStack) -> AsyncIterator[tuple[Any, EventBridgeClient]]:
+async def aws(stack: LocalSystem) -> AsyncIterator[tuple[Any, EventBridgeClient]]:
     """A DynamoDB Streams client and an EventBridge client on the emulator."""
     options = {
         "endpoint_url": stack.endpoint_url,
@@ -65,7 +65,7 @@ async def test_an_order_whose_process_dies_after_the_commit_still_notifies_once(
 
 @pytest.mark.emulator("fault injection on the local outbox relay")
 async def test_a_relay_restarted_behind_its_last_publish_sends_again_and_one_notification_remains(
-    stack: LocalStack,
+    stack: LocalSystem,
     dynamodb: DynamoDBClient,
     table_name: str,
     aws: tuple[Any, EventBridgeClient],
@@ -105,7 +105,7 @@ async def test_a_relay_restarted_behind_its_last_publish_sends_again_and_one_not
 
 @pytest.mark.emulator("fault injection on the local outbox relay")
 async def test_a_relay_that_cannot_publish_does_not_move_past_the_event(
-    stack: LocalStack,
+    stack: LocalSystem,
     dynamodb: DynamoDBClient,
     table_name: str,
     aws: tuple[Any, EventBridgeClient],

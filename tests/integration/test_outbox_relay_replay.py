@@ -17,17 +17,17 @@ import msgspec
 import pytest
 from aiobotocore.session import get_session
 
-from emulator import dlq
-from emulator.local_stack import LocalStack
-from emulator.provision import stack_failure_queue
-from emulator.relay_replay import RELAY_FAILURES, replay_failures
+from emulator.local_system import LocalSystem
 from libs.domain_events import UserDeleted
-from libs.outbox import OUTBOX_PREFIX, outbox_key, record_event
-from libs.table_keys import PK, order_key
+from libs.outbox import record_event
+from libs.resources.naming import named_failure_queue
+from libs.table_keys import OUTBOX_PREFIX, PK, order_key, outbox_key
+from ops import dlq
+from ops.relay_replay import RELAY_FAILURES, replay_failures
 from services.orders import order_table, ordering
-from tests.conftest import client_options
 from tests.integration.event_capture import CapturingBus, capturing_bus
 from tests.integration.order_examples import an_order
+from tests.system_under_test import client_options
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -55,9 +55,9 @@ async def bus(relay_aws: dict[str, Any]) -> AsyncIterator[CapturingBus]:
 
 
 @pytest.fixture
-async def failure_queue(stack: LocalStack, relay_aws: dict[str, Any]) -> AsyncIterator[str]:
+async def failure_queue(stack: LocalSystem, relay_aws: dict[str, Any]) -> AsyncIterator[str]:
     """The URL of the relay's failure queue as the stack provisioned it, emptied after the test."""
-    name = stack_failure_queue(RELAY_FAILURES, stack.outputs.name_suffix).name
+    name = named_failure_queue(RELAY_FAILURES, stack.outputs.name_suffix).name
     url: str = (await relay_aws["sqs"].get_queue_url(QueueName=name))["QueueUrl"]
     yield url
     # PurgeQueue is allowed once a minute: receive and delete instead.
@@ -75,7 +75,7 @@ async def failure_queue(stack: LocalStack, relay_aws: dict[str, Any]) -> AsyncIt
 
 
 async def an_outbox_range(
-    stack: LocalStack, dynamodb: DynamoDBClient, table: str, streams: Any
+    stack: LocalSystem, dynamodb: DynamoDBClient, table: str, streams: Any
 ) -> StreamRange:
     """An order committed with its event, then a recorded event: their outbox records' range."""
     relay = stack.outbox_relay
@@ -187,7 +187,7 @@ async def delivered_event_ids(sqs: Any, queue_url: str) -> list[str]:
 
 
 async def test_a_replay_publishes_each_event_of_the_range_once_and_deletes_the_failure(
-    stack: LocalStack,
+    stack: LocalSystem,
     dynamodb: DynamoDBClient,
     table_name: str,
     relay_aws: dict[str, Any],
@@ -215,7 +215,7 @@ async def test_a_replay_publishes_each_event_of_the_range_once_and_deletes_the_f
 
 
 async def test_a_dry_run_publishes_nothing_and_leaves_the_failure(
-    stack: LocalStack,
+    stack: LocalSystem,
     dynamodb: DynamoDBClient,
     table_name: str,
     relay_aws: dict[str, Any],
@@ -242,7 +242,7 @@ async def test_a_dry_run_publishes_nothing_and_leaves_the_failure(
 
 
 async def test_the_command_line_lists_a_failure_with_its_range_and_counts_it_waiting(
-    stack: LocalStack,
+    stack: LocalSystem,
     dynamodb: DynamoDBClient,
     table_name: str,
     relay_aws: dict[str, Any],
@@ -264,7 +264,7 @@ async def test_the_command_line_lists_a_failure_with_its_range_and_counts_it_wai
     assert "replayable until about" in listed
     # And `just dlq` counts it waiting in the relay's failure queue
     assert await dlq.main(outputs) == 0
-    name = stack_failure_queue(RELAY_FAILURES, stack.outputs.name_suffix).name
+    name = named_failure_queue(RELAY_FAILURES, stack.outputs.name_suffix).name
     assert f"{name}: 1 waiting, 0 in flight" in capsys.readouterr().out
     # And a dry run from the command line says what it would publish, and keeps the message
     assert await dlq.main(["replay-relay", "--dry-run", *outputs]) == 0
@@ -275,7 +275,7 @@ async def test_the_command_line_lists_a_failure_with_its_range_and_counts_it_wai
 
 
 async def test_a_range_no_longer_on_the_stream_leaves_the_failure_and_says_why(
-    stack: LocalStack,
+    stack: LocalSystem,
     relay_aws: dict[str, Any],
     bus: CapturingBus,
     failure_queue: str,
@@ -307,7 +307,7 @@ async def test_a_range_no_longer_on_the_stream_leaves_the_failure_and_says_why(
     assert await waiting_messages(relay_aws["sqs"], failure_queue) == {sent}
 
 
-async def a_stream_range_of_a_deleted_table(stack: LocalStack) -> StreamRange:
+async def a_stream_range_of_a_deleted_table(stack: LocalSystem) -> StreamRange:
     """The stream range of an outbox item written to a table of its own, deleted since."""
     options = client_options(stack)
     name = f"replay-test-{uuid.uuid4().hex[:8]}"

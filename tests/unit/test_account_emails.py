@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import (
+from tests.accounts import (
     TEST_EMAIL_DOMAIN,
     TEST_EMAIL_PATTERN,
     AccountEmails,

@@ -7,9 +7,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from emulator.dlq import name_suffix
-from emulator.provision import StackOutputs, stack_queue
 from libs.resources.events import CONSUMER_QUEUES
+from libs.resources.naming import named_queue
+from libs.stack_outputs import StackOutputs
+from ops.dlq import name_suffix
 
 
 def outputs_file(path: Path, suffix: str) -> Path:
@@ -35,7 +36,7 @@ def test_a_deployed_stage_without_an_outputs_file_is_named_by_its_environment(
     # When the queues of prod are looked up in AWS
     suffix = name_suffix(use_aws=True, outputs_path=tmp_path / "unused.json", env="prod")
     # Then their names end in the environment, as the events stack names them
-    queue = stack_queue(CONSUMER_QUEUES[0], suffix)
+    queue = named_queue(CONSUMER_QUEUES[0], suffix)
     assert queue.name == f"{CONSUMER_QUEUES[0].name}-prod"
     assert queue.dead_letter.name == f"{CONSUMER_QUEUES[0].dead_letter.name}-prod"
 
@@ -51,8 +52,8 @@ def test_a_deployed_stage_is_named_by_its_outputs_file(
     assert name_suffix(use_aws=True, outputs_path=Path("unused"), env="staging") == "staging"
 
 
-def test_the_local_stack_uses_the_suffix_of_its_outputs_file(tmp_path: Path) -> None:
-    # Given a local stack with the declared names, and one sharing its endpoint with a suffix
+def test_the_local_system_uses_the_suffix_of_its_outputs_file(tmp_path: Path) -> None:
+    # Given a local system with the declared names, and one sharing its endpoint with a suffix
     plain = outputs_file(tmp_path / "plain.json", "")
     shared = outputs_file(tmp_path / "shared.json", "test-1a2b3c4d")
     # Then each is found under its own names

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.relay_replay import RangeUnreadable, StreamBatchInfo, failure_record, read_range
+from ops.relay_replay import RangeUnreadable, StreamBatchInfo, failure_record, read_range
 
 # The on-failure record of a DynamoDB stream event source mapping, as AWS's Lambda guide shows it.
 DOCUMENTED_RECORD = {

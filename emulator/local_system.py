@@ -1,4 +1,4 @@
-"""The whole local stack in one object: backend, resources, seed data, functions, HTTP API, and
+"""The whole local system in one object: backend, resources, seed data, functions, HTTP API, and
 the event path (the outbox relay and the queues' event source mappings)."""
 
 from __future__ import annotations
@@ -7,47 +7,41 @@ import asyncio
 import contextlib
 import logging
 import os
-import threading
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self
 
 import msgspec
 from aiobotocore.session import get_session
 from aiohttp import web
 
 from emulator.backends import Backend, start_backend
+from emulator.background_loop import BackgroundLoop
 from emulator.event_relay import OutboxRelay, latest_stream_arn
 from emulator.event_source_mapping import QueueEventSource
 from emulator.function_pool import DEFAULT_MAX_CONTAINERS, FunctionError, FunctionPool
 from emulator.gateway import build_gateway, serve_gateway
 from emulator.jwt_authorizer import cognito_authorizer
-from emulator.provision import (
-    STACK_NAME,
-    StackOutputs,
-    function_environment,
-    provision,
-    queue_addresses,
-    stack_queue,
-)
+from emulator.provision import function_environment, provision, queue_addresses
+from libs.resources.environments import PROJECT
 from libs.resources.events import CONSUMER_QUEUES
 from libs.resources.functions import FUNCTIONS, FunctionDeclaration
+from libs.resources.naming import named_queue
+from libs.stack_outputs import LOCAL_OUTPUTS, StackOutputs
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 3000
-DEFAULT_OUTPUTS_PATH: Final = Path(".local/outputs.json")
 # Seconds the stack may take to provision, seed and start; generous for a cold CI machine.
 START_TIMEOUT_SECONDS: Final = 120.0
 
 Seed = Callable[[StackOutputs], Awaitable[None]]
-_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
 
-class LocalStack:
+class LocalSystem:
     """Starts everything ``just dev`` and the test session need, and stops it all again.
 
     The gateway and the function pools run on an event loop of their own, in a background
@@ -63,7 +57,7 @@ class LocalStack:
         moto_in_process: bool = True,
         host: str = DEFAULT_HOST,
         port: int | None = None,
-        outputs_path: Path | str = DEFAULT_OUTPUTS_PATH,
+        outputs_path: Path | str = LOCAL_OUTPUTS,
         seed: Seed | None = None,
         functions: Mapping[str, FunctionDeclaration] = FUNCTIONS,
         max_containers: int = DEFAULT_MAX_CONTAINERS,
@@ -90,8 +84,7 @@ class LocalStack:
         self._tls = tls
         self._backend: Backend | None = None
         self._outputs: StackOutputs | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: BackgroundLoop | None = None
         self._runner: web.AppRunner | None = None
         self._event_clients = AsyncExitStack()
         self._event_tasks: list[asyncio.Task[None]] = []
@@ -100,7 +93,7 @@ class LocalStack:
     def outputs(self) -> StackOutputs:
         """The stack's outputs, as ``.local/outputs.json`` holds them."""
         if self._outputs is None:
-            raise RuntimeError("the local stack is not started")
+            raise RuntimeError("the local system is not started")
         return self._outputs
 
     @property
@@ -121,18 +114,14 @@ class LocalStack:
 
     def start(self) -> Self:
         """Start the backend, provision, seed, start the functions and serve the HTTP API."""
-        if self._thread is not None:
-            raise RuntimeError("the local stack is already started")
+        if self._loop is not None:
+            raise RuntimeError("the local system is already started")
         try:
             self._backend = start_backend(
                 self._backend_kind, moto_in_process=self._moto_in_process, tls=self._tls
             )
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(
-                target=self._loop.run_forever, name="local-stack", daemon=True
-            )
-            self._thread.start()
-            self._outputs = self._run(self._start(self._backend), START_TIMEOUT_SECONDS)
+            self._loop = BackgroundLoop("local-system")
+            self._outputs = self._loop.run(self._start(self._backend), START_TIMEOUT_SECONDS)
         except BaseException:
             self.stop()
             raise
@@ -140,21 +129,17 @@ class LocalStack:
 
     def stop(self) -> None:
         """Close the gateway, the containers and the backend; safe to call more than once."""
-        if self._runner is not None:
-            self._run(self._runner.cleanup(), timeout=10)
-            self._runner = None
         if self._loop is not None:
-            self._run(self._stop_event_path(), timeout=10)
+            if self._runner is not None:
+                self._loop.run(self._runner.cleanup(), timeout=10)
+                self._runner = None
+            self._loop.run(self._stop_event_path(), timeout=10)
         for pool in self.pools.values():
             pool.close()
         self.pools = {}
-        if self._loop is not None and self._thread is not None:
-            # The pools start containers from the loop's executor threads: let those finish.
-            self._run(self._loop.shutdown_default_executor(), timeout=10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
+        if self._loop is not None:
             self._loop.close()
-        self._loop = self._thread = None
+            self._loop = None
         if self._backend is not None:
             self._backend.stop()
             self._backend = None
@@ -188,7 +173,7 @@ class LocalStack:
             service: FunctionPool(
                 declaration,
                 environment,
-                function_name=f"{STACK_NAME}-{service}",
+                function_name=f"{PROJECT}-{service}",
                 max_containers=self._max_containers,
             )
             for service, declaration in self._functions.items()
@@ -235,7 +220,7 @@ class LocalStack:
             stream_arn=await latest_stream_arn(dynamodb, outputs.table_name),
             bus_name=outputs.event_bus_name,
         )
-        queues = tuple(stack_queue(queue, outputs.name_suffix) for queue in CONSUMER_QUEUES)
+        queues = tuple(named_queue(queue, outputs.name_suffix) for queue in CONSUMER_QUEUES)
         addresses = await queue_addresses(sqs, queues)
         for queue in queues:
             pool = self.pools.get(queue.consumer)
@@ -274,11 +259,6 @@ class LocalStack:
         self.outputs_path.parent.mkdir(parents=True, exist_ok=True)
         document = msgspec.json.format(msgspec.json.encode(outputs), indent=2)
         self.outputs_path.write_bytes(document + b"\n")
-
-    def _run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
-        if self._loop is None:
-            raise RuntimeError("the local stack's event loop is not running")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

@@ -12,7 +12,7 @@ QUEUE is a consumer queue's logical id or name (default: every one). The endpoin
 region from the usual AWS configuration; the deployed queues' names end in the environment).
 Redrive is receive, send, delete: moto has no StartMessageMoveTask, and a message is deleted
 from the DLQ only once its copy is on the source queue. A relay failure message is deleted only
-once every event of its stream range is on the bus (``emulator/relay_replay.py``).
+once every event of its stream range is on the bus (``ops/relay_replay.py``).
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ import msgspec
 from aiobotocore.session import get_session
 from botocore.exceptions import EndpointConnectionError
 
-from emulator import relay_replay
-from emulator.provision import StackOutputs, stack_failure_queue, stack_name, stack_queue
 from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, ConsumerQueue, DeadLetterQueue
+from libs.resources.naming import named_failure_queue, named_queue, resource_name
+from libs.stack_outputs import LOCAL_OUTPUTS, StackOutputs, stage_outputs
+from ops import relay_replay
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
     from types_aiobotocore_sqs.type_defs import MessageTypeDef, SendMessageBatchRequestEntryTypeDef
 
-DEFAULT_OUTPUTS: Final = Path(".local/outputs.json")
 # How long a shown message stays hidden while the listing is read; then it is visible again.
 _PEEK_SECONDS: Final = 10
 # How long a message being redriven stays hidden: if the copy cannot be sent, it comes back.
@@ -201,7 +201,7 @@ def name_suffix(use_aws: bool, outputs_path: Path, env: str) -> str:
     A deployed stage's outputs file is ``.local/outputs-<env>.json`` (`just deploy`); without
     one, its names end in the environment's name, as the stacks name them.
     """
-    path = Path(f".local/outputs-{env}.json") if use_aws else outputs_path
+    path = stage_outputs(env) if use_aws else outputs_path
     if not path.exists():
         return env if use_aws else ""
     return msgspec.json.decode(path.read_bytes(), type=StackOutputs).name_suffix
@@ -238,7 +238,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--env", default="dev", help="with --aws: the deployed environment (default dev)"
     )
-    parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help=argparse.SUPPRESS)
+    parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     relay_command = arguments.command in RELAY_COMMANDS
     if relay_command and arguments.queue is not None:
@@ -249,12 +249,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
     # The stack's names: a deployed stage's carry its environment, a test stack sharing an
     # endpoint its own suffix; the outputs file says which.
     suffix = name_suffix(arguments.aws, arguments.outputs, arguments.env)
-    failures = stack_failure_queue(relay_replay.RELAY_FAILURES, suffix)
+    failures = named_failure_queue(relay_replay.RELAY_FAILURES, suffix)
     try:
         if relay_command:
-            bus_name = stack_name(EVENT_BUS.name, suffix)
+            bus_name = resource_name(EVENT_BUS.name, suffix)
             return await _run_relay(arguments, failures, bus_name, options)
-        queues = [stack_queue(queue, suffix) for queue in select(arguments.queue)]
+        queues = [named_queue(queue, suffix) for queue in select(arguments.queue)]
         # The relay failure queue is listed with the DLQs unless one consumer queue was named.
         await _run(
             arguments.command,

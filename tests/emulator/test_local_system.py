@@ -1,4 +1,4 @@
-"""The local stack as `just dev` and the test session use it: start, serve, stop, one at a time."""
+"""The local system as `just dev` and the test session use it: start, serve, stop, one at a time."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import requests
 from aiobotocore.session import get_session
 
 from emulator.__main__ import AlreadyRunning, InstanceLock
-from emulator.local_stack import LocalStack
+from emulator.local_system import LocalSystem
 from libs.resources.functions import FunctionDeclaration
 from libs.resources.user_pool import ADMIN_GROUP
 
@@ -29,14 +29,14 @@ PASSWORD = "Sample-Password-1"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
     outputs = tmp_path_factory.mktemp("stack") / "outputs.json"
     functions = {"products": SAMPLE, "orders": SAMPLE}
-    with LocalStack(backend="moto", port=0, outputs_path=outputs, functions=functions) as running:
+    with LocalSystem(backend="moto", port=0, outputs_path=outputs, functions=functions) as running:
         yield running
 
 
-def test_outputs_file_describes_the_running_stack(stack: LocalStack) -> None:
+def test_outputs_file_describes_the_running_stack(stack: LocalSystem) -> None:
     document = json.loads(stack.outputs_path.read_text())
     assert document["ApiUrl"] == stack.api_url
     assert document["AwsEndpointUrl"] == stack.endpoint_url
@@ -45,7 +45,7 @@ def test_outputs_file_describes_the_running_stack(stack: LocalStack) -> None:
     assert set(stack.pools) == {"products", "orders"}
 
 
-def test_public_route_reaches_its_function(stack: LocalStack) -> None:
+def test_public_route_reaches_its_function(stack: LocalSystem) -> None:
     response = requests.get(f"{stack.api_url}/products?category=books", timeout=10)
     assert response.status_code == 200
     event = response.json()["event"]
@@ -53,13 +53,13 @@ def test_public_route_reaches_its_function(stack: LocalStack) -> None:
     assert event["queryStringParameters"] == {"category": "books"}
 
 
-def test_protected_route_without_token_is_401(stack: LocalStack) -> None:
+def test_protected_route_without_token_is_401(stack: LocalSystem) -> None:
     response = requests.get(f"{stack.api_url}/orders", timeout=10)
     assert response.status_code == 401
     assert response.json() == {"message": "Unauthorized"}
 
 
-async def _access_token(stack: LocalStack, *groups: str) -> str:
+async def _access_token(stack: LocalSystem, *groups: str) -> str:
     outputs = stack.outputs
     email = f"sample-{time.time_ns()}@example.com"
     async with get_session().create_client(
@@ -81,7 +81,7 @@ async def _access_token(stack: LocalStack, *groups: str) -> str:
     return result["AuthenticationResult"]["AccessToken"]
 
 
-async def test_token_from_the_emulated_user_pool_is_accepted(stack: LocalStack) -> None:
+async def test_token_from_the_emulated_user_pool_is_accepted(stack: LocalSystem) -> None:
     # Given an access token issued by the emulated pool to an admin
     token = await _access_token(stack, ADMIN_GROUP)
     # When it calls a protected route
@@ -101,7 +101,7 @@ async def test_token_from_the_emulated_user_pool_is_accepted(stack: LocalStack) 
 def test_stop_closes_the_gateway_and_the_containers(tmp_path: Path) -> None:
     # Given a running stack whose function has served a request
     functions = {"products": SAMPLE, "orders": SAMPLE}
-    stack = LocalStack(
+    stack = LocalSystem(
         backend="moto", port=0, outputs_path=tmp_path / "outputs.json", functions=functions
     )
     stack.start()

@@ -1,4 +1,4 @@
-"""`uv run python -m emulator.catalog_backfill [--aws [--env ENV]]`: list old products again.
+"""`uv run python -m ops.catalog_backfill [--aws [--env ENV]]`: list old products again.
 
 ``GET /products`` reads the sparse index GSI2, which holds only items with ``GSI2PK``. Products
 written before that index existed lack it: this operator command (not a request path, so it may
@@ -14,19 +14,25 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import msgspec
 from aiobotocore.session import get_session
 
-from emulator.dlq import DEFAULT_OUTPUTS, client_options
-from emulator.provision import StackOutputs
-from libs.table_keys import GSI2PK, GSI2SK, PK, PRODUCT_PREFIX, SK, catalog_keys
+from libs.stack_outputs import LOCAL_OUTPUTS, StackOutputs, stage_outputs
+from libs.table_keys import (
+    GSI2PK,
+    GSI2SK,
+    PK,
+    PRODUCT_PREFIX,
+    PRODUCT_SORT_KEY,
+    SK,
+    catalog_keys,
+)
+from ops.dlq import client_options
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-
-PRODUCT_SORT_KEY: Final = "INFO"
 
 
 async def add_catalog_keys(db: DynamoDBClient, table: str) -> int:
@@ -65,15 +71,13 @@ async def add_catalog_keys(db: DynamoDBClient, table: str) -> int:
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
-    """Run the backfill against the local stack or a deployed stage."""
+    """Run the backfill against the local system or a deployed stage."""
     parser = argparse.ArgumentParser(prog="catalog_backfill", description=__doc__.split("\n")[0])
     parser.add_argument("--aws", action="store_true", help="use AWS, not the local emulator")
     parser.add_argument("--env", default="dev", help="with --aws: the deployed environment")
-    parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help=argparse.SUPPRESS)
+    parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
-    outputs_path = (
-        Path(f".local/outputs-{arguments.env}.json") if arguments.aws else arguments.outputs
-    )
+    outputs_path = stage_outputs(arguments.env) if arguments.aws else arguments.outputs
     if not outputs_path.exists():
         raise SystemExit(f"{outputs_path} not found: start `just dev`, or `just deploy` first")
     table = msgspec.json.decode(outputs_path.read_bytes(), type=StackOutputs).table_name

@@ -1,0 +1,1 @@
+"""Operator tools that work the same against the local system and a deployed stage (``--aws``)."""
