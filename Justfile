@@ -20,11 +20,12 @@ dev *args:
 test: lint
     uv run pytest
 
-# Formatting, lint rules and strict types; changes nothing.
+# Formatting, lint rules and strict types (every package, bench and loadtests with their
+# dependency groups); changes nothing.
 lint:
     uv run ruff format --check .
     uv run ruff check .
-    uv run mypy
+    uv run --group bench --group load mypy
 
 # Format the code and apply safe lint fixes.
 fmt:
@@ -77,3 +78,8 @@ bench *args:
 # reports go to loadtests/results/.
 load *args:
     uv run --group load python -m loadtests {{args}}
+
+# Every function's bundle imported and invoked once on CPython 3.13 for arm64 (emulated) against
+# a local emulator; reports import times (`just verify-bundles --only orders --env dev`).
+verify-bundles *args:
+    uv run python -m deploy_checks.verify_bundles {{args}}

@@ -10,7 +10,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import msgspec
@@ -27,6 +27,9 @@ from services.orders.models import Order, OrderLine
 from services.orders.order_table import order_item
 from services.users import profile_table
 from services.users.models import UpdateProfile
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.type_defs import WriteRequestTypeDef
 
 PASSWORD = "Correct-Horse-7"  # noqa: S105 - a throwaway user of the emulator
 READER_ORDERS = 25  # more than a page (20): every GET /orders returns a full page and a cursor
@@ -256,5 +259,7 @@ async def _clear(endpoint_url: str, table: str) -> None:
         ):
             keys += [i for i in page["Items"] if not i["PK"]["S"].startswith("PRODUCT#")]
         for start in range(0, len(keys), 25):
-            batch = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+            batch: list[WriteRequestTypeDef] = [
+                {"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]
+            ]
             await db.batch_write_item(RequestItems={table: batch})

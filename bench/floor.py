@@ -147,7 +147,7 @@ class RawBoto3Calls:
     """The same round trips on boto3, one after the other: the floor under the baseline."""
 
     def __init__(self, table: str, pool_id: str, reader: str, writer: str, order_id: str) -> None:
-        import boto3  # type: ignore[import-untyped]
+        import boto3
         from botocore.config import Config
 
         # The baseline's client settings.

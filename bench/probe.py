@@ -184,16 +184,22 @@ def _floor_invoker(
 
     from bench.floor import RawCalls
 
-    raw = RawCalls(*ids)
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(raw.open())
+    class LoopInvoker:
+        """The raw calls on one kept loop; ``close`` closes their clients."""
 
-    def invoke(endpoint: str, _: dict[str, Any]) -> dict[str, Any]:
-        loop.run_until_complete(raw.call(endpoint))
-        return {"statusCode": 200}
+        def __init__(self) -> None:
+            self.raw = RawCalls(*ids)
+            self.loop = asyncio.new_event_loop()
+            self.loop.run_until_complete(self.raw.open())
 
-    invoke.close = lambda: loop.run_until_complete(raw.close())  # type: ignore[attr-defined]
-    return invoke
+        def __call__(self, endpoint: str, _: dict[str, Any]) -> dict[str, Any]:
+            self.loop.run_until_complete(self.raw.call(endpoint))
+            return {"statusCode": 200}
+
+        def close(self) -> None:
+            self.loop.run_until_complete(self.raw.close())
+
+    return LoopInvoker()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiobotocore.session import get_session
 
+from emulator.backends import ClientOptions
 from emulator.local_system import LocalSystem
 from emulator.seed import seed_demo_data
 from libs.resources.table import MAIN_TABLE
@@ -150,7 +151,7 @@ def rows(step: str, items: list[dict[str, Any]]) -> list[str]:
 
 async def measure(stack: LocalSystem) -> str:
     """The Markdown table of what placing and confirming one order adds."""
-    options = {
+    options: ClientOptions = {
         "endpoint_url": stack.endpoint_url,
         "region_name": stack.outputs.region,
         "aws_access_key_id": "testing",

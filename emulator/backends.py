@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from emulator.moto_process import MotoProcess
 from emulator.moto_server import serve_moto
@@ -34,6 +34,15 @@ class BackendUnavailable(RuntimeError):
     """The chosen backend cannot run on this machine (LocalStack without a Docker engine)."""
 
 
+class ClientOptions(TypedDict, total=False):
+    """Keyword arguments of ``create_client`` that say where and as whom a client calls."""
+
+    endpoint_url: str
+    region_name: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
+
+
 @dataclass(frozen=True, slots=True)
 class Backend:
     """A running emulator: where to send AWS API calls, and how to shut it down."""
@@ -51,6 +60,10 @@ class Backend:
     def stop(self) -> None:
         """Shut the emulator down (a no-op for endpoints this process does not own)."""
         self._stop()
+
+    def client_options(self) -> ClientOptions:
+        """Where an SDK client reaches this emulator (credentials from the environment)."""
+        return {"endpoint_url": self.endpoint_url, "region_name": self.region}
 
 
 @dataclass(frozen=True, slots=True)

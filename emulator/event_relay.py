@@ -17,8 +17,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from emulator.usage_ledger import LEDGER, InvocationUsage
+from libs.aws_usage import AwsUsage, metering
 from libs.domain_events import EventPublishError
 from libs.outbox import OutboxEvent, relay_records
+from libs.resources.functions import FUNCTIONS
+from libs.table_keys import OUTBOX_PREFIX
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -33,6 +37,10 @@ _RECORDS_PER_READ: Final = 1000
 SHARD_REFRESH_SECONDS: Final = 10.0
 # A position older than the stream's oldest record (records are kept 24 hours).
 _TRIMMED: Final = "TrimmedDataAccessException"
+
+# What the relay function logs per batch in AWS: its "batch relayed" line and its EMF metric
+# (measured on one invocation of services.event_relay.handler; the local relay does not log).
+RELAY_LOG_BYTES_PER_BATCH: Final = 700
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +133,10 @@ class OutboxRelay:
             )
             response = await self._read(shard_id)
         records = response.get("Records", [])
+        started = time.perf_counter()
         published = await relay_records(self._events, self.bus_name, records)
+        if metering():
+            _record_usage(records, len(published), time.perf_counter() - started)
         if records:
             self._done_with[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         elif response.get("NextShardIterator") is None:
@@ -157,3 +168,21 @@ class OutboxRelay:
         )
         iterator: str = response["ShardIterator"]
         return iterator
+
+
+def _record_usage(records: list[dict[str, Any]], published: int, seconds: float) -> None:
+    """Book one read's outbox records as one invocation of the relay function would be."""
+    outbox = [
+        record
+        for record in records
+        if record.get("eventName") == "INSERT"
+        and record["dynamodb"]["Keys"]["PK"]["S"].startswith(OUTBOX_PREFIX)
+    ]
+    if not outbox:
+        return
+    usage = InvocationUsage(
+        duration_ms=seconds * 1000,
+        log_bytes=RELAY_LOG_BYTES_PER_BATCH,
+        aws=AwsUsage(events_put=published),
+    )
+    LEDGER.record({"Records": outbox}, usage, FUNCTIONS["event-relay"].memory_mb)

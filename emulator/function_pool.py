@@ -26,6 +26,8 @@ from typing import Any, Final
 
 import msgspec
 
+from emulator.usage_ledger import LEDGER, InvocationUsage
+from libs.aws_usage import metering, take_usage
 from libs.resources.functions import FunctionDeclaration
 
 # The directory Lambda would unpack the bundle into: the repository root, first on sys.path.
@@ -155,6 +157,8 @@ class FunctionPool:
             # A container whose invocation did not complete (timeout, crash, cancelled caller)
             # may still be running the handler: it is never reused.
             self._release(container, healthy=healthy)
+        if isinstance(reply, _Succeeded | _Failed) and reply.usage is not None:
+            LEDGER.record(event, reply.usage, self.declaration.memory_mb)
         if isinstance(reply, _Failed):
             raise FunctionError(reply.error)
         if isinstance(reply, _Succeeded):
@@ -383,10 +387,12 @@ class _Ready(msgspec.Struct, tag="ready"):
 
 class _Succeeded(msgspec.Struct, tag="result"):
     result: Any
+    usage: InvocationUsage | None = None  # from a metered container only
 
 
 class _Failed(msgspec.Struct, tag="error"):
     error: dict[str, Any]
+    usage: InvocationUsage | None = None
 
 
 _REPLY: Final = msgspec.json.Decoder(_Ready | _Succeeded | _Failed)
@@ -456,6 +462,8 @@ def _serve(conn: Connection, spec: _ContainerSpec) -> None:
         time.tzset()  # apply Lambda's TZ to this already-running interpreter
     sys.path.insert(0, spec.task_root)
     encoder = msgspec.json.Encoder()
+    # Before the import: loggers keep the stream they are given when they are created.
+    meter = _InvocationMeter() if metering() else None
     try:
         handler = getattr(importlib.import_module(spec.module), spec.attribute)
     except Exception as error:
@@ -470,23 +478,73 @@ def _serve(conn: Connection, spec: _ContainerSpec) -> None:
             invocation = decoder.decode(conn.recv_bytes())
             deadline = time.monotonic() + spec.timeout_seconds
             context = LambdaContext(spec, invocation.request_id, deadline)
-            conn.send_bytes(_reply(encoder, handler, invocation.event, context))
+            conn.send_bytes(_reply(encoder, handler, invocation.event, context, meter))
     except (EOFError, OSError):
         return  # the pool closed its end, or the parent process is gone
 
 
 def _reply(
-    encoder: msgspec.json.Encoder, handler: Any, event: Any, context: LambdaContext
+    encoder: msgspec.json.Encoder,
+    handler: Any,
+    event: Any,
+    context: LambdaContext,
+    meter: _InvocationMeter | None = None,
 ) -> bytes:
+    if meter is not None:
+        meter.start()
     try:
         result = handler(event, context)
     except Exception as error:
-        return encoder.encode(_Failed(_error_document(error)))
+        usage = meter.finish() if meter is not None else None
+        return encoder.encode(_Failed(_error_document(error), usage))
+    usage = meter.finish() if meter is not None else None
     try:
-        return encoder.encode(_Succeeded(result))
+        return encoder.encode(_Succeeded(result, usage))
     except (TypeError, msgspec.EncodeError) as error:
         # Lambda answers with JSON: a result that cannot be encoded fails the invocation.
-        return encoder.encode(_Failed(_error_document(error, "Runtime.MarshalError")))
+        return encoder.encode(_Failed(_error_document(error, "Runtime.MarshalError"), usage))
+
+
+class _CountingStream:
+    """A text stream that counts the bytes written through it (what CloudWatch would ingest)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.written = 0
+
+    def write(self, text: str) -> int:
+        self.written += len(text.encode("utf-8", "replace"))
+        return int(self._stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _InvocationMeter:
+    """Measures each invocation as Lambda bills it: duration, log bytes, AWS usage."""
+
+    def __init__(self) -> None:
+        self._out = _CountingStream(sys.stdout)
+        self._err = _CountingStream(sys.stderr)
+        sys.stdout, sys.stderr = self._out, self._err
+        self._started = 0.0
+        self._cpu_started = 0.0
+        self._logged = 0
+
+    def start(self) -> None:
+        take_usage()  # what init and earlier invocations did is not this invocation's
+        self._logged = self._out.written + self._err.written
+        self._cpu_started = time.process_time()
+        self._started = time.perf_counter()
+
+    def finish(self) -> InvocationUsage:
+        duration_ms = (time.perf_counter() - self._started) * 1000
+        return InvocationUsage(
+            duration_ms=duration_ms,
+            cpu_ms=(time.process_time() - self._cpu_started) * 1000,
+            log_bytes=self._out.written + self._err.written - self._logged,
+            aws=take_usage(),
+        )
 
 
 def _error_document(error: BaseException, error_type: str | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.local_tls import TlsListener, local_certificates
+from emulator.moto_capacity import count_capacity_like_aws
 from emulator.moto_cognito import patch_moto_cognito
 from emulator.moto_memory import limit_moto_memory
 from emulator.moto_operations import count_function_operations
@@ -58,15 +59,21 @@ class MotoServer:
 
 def serve_moto(*, tls: bool = False) -> MotoServer:
     """Patch moto (once per process) and start a server in this process."""
+    patch_moto()
+    # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return MotoServer(tls=tls)
+
+
+def patch_moto() -> None:
+    """Apply every patch of moto's internals (emulator/moto_internals.py lists them); idempotent."""
     count_function_operations()  # first: the lock then wraps the count, as one wrapper
     _serialize_dynamodb()
     limit_moto_memory()
     query_by_partition()
     speed_up_moto()
+    count_capacity_like_aws()
     patch_moto_cognito()
-    # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    return MotoServer(tls=tls)
 
 
 def _serialize_dynamodb() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_events import EventBridgeClient
     from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_sqs.literals import QueueAttributeNameType
 
 # Locally the table is named for the project (in AWS, CloudFormation names it).
 TABLE_NAME: Final = f"{PROJECT}-{MAIN_TABLE.logical_id}"
@@ -159,7 +161,7 @@ async def _table(client: DynamoDBClient, table: TableDeclaration, name: str) -> 
             ],
             StreamSpecification={
                 "StreamEnabled": True,
-                "StreamViewType": table.stream_view,  # type: ignore[typeddict-item]
+                "StreamViewType": table.stream_view,
             },
         )
     await client.get_waiter("table_exists").wait(TableName=name)
@@ -222,6 +224,7 @@ async def _app_client_id(
         UserPoolId=pool_id,
         ClientName=pool.client_name,
         GenerateSecret=False,  # a public client: browsers and scripts cannot keep a secret
+        # Declared without the ALLOW_ prefix, which the stubs' literal names include.
         ExplicitAuthFlows=[f"ALLOW_{flow}" for flow in pool.auth_flows],  # type: ignore[misc]
         AccessTokenValidity=pool.access_token_minutes,
         IdTokenValidity=pool.id_token_minutes,
@@ -295,13 +298,15 @@ def local_visibility_timeout(queue: ConsumerQueue) -> int:
     return min(queue.visibility_timeout_seconds, local)
 
 
-async def _queue(sqs: SQSClient, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+async def _queue(
+    sqs: SQSClient, name: str, attributes: Mapping[QueueAttributeNameType, str]
+) -> tuple[str, str]:
     try:
-        url = (await sqs.create_queue(QueueName=name, Attributes=attributes))["QueueUrl"]  # type: ignore[arg-type]
+        url = (await sqs.create_queue(QueueName=name, Attributes=attributes))["QueueUrl"]
     except sqs.exceptions.QueueNameExists:
         # It exists with other attributes, from an earlier declaration: bring it up to date.
         url = (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
-        await sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)  # type: ignore[arg-type]
+        await sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     return url, await _queue_arn(sqs, url)
 
 

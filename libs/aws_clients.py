@@ -18,6 +18,8 @@ from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession, get_session
 
+from libs.aws_usage import meter, metering
+
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -100,7 +102,10 @@ class AwsClients:
                 creator = cast(Any, session).create_client(
                     service, config=CLIENT_CONFIG, **plain_http_options()
                 )
-                self._clients[service] = await self._stack.enter_async_context(creator)
+                client = await self._stack.enter_async_context(creator)
+                if metering():  # measured runs only: see libs.aws_usage
+                    meter(client)
+                self._clients[service] = client
         return self._clients[service]
 
     async def dynamodb(self) -> DynamoDBClient:

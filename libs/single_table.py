@@ -118,7 +118,7 @@ def decode_cursor(cursor: str, key_names: Sequence[str], pinned: Mapping[str, st
     well_formed = set(key) == set(key_names) and all(set(v) == {"S"} for v in key.values())
     if not well_formed or any(key[name]["S"] != value for name, value in pinned.items()):
         raise BadRequest("The cursor is not one this API issued")
-    return dict(key)  # type: ignore[arg-type]
+    return {name: {"S": value["S"]} for name, value in key.items()}
 
 
 def key_names(index: str | None = None) -> tuple[str, ...]:

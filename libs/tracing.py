@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
+    from aws_xray_sdk.core.lambda_launcher import LambdaContext
 
 # Libraries whose calls become subsegments: the functions call AWS through aiobotocore only.
 TRACED_LIBRARIES = ("aiobotocore",)
@@ -46,7 +47,7 @@ def function_tracer(service: str) -> Tracer | None:
     if not tracing_enabled():
         return None
     from aws_lambda_powertools import Tracer
-    from aws_xray_sdk.core import xray_recorder  # type: ignore[import-untyped]
+    from aws_xray_sdk.core import xray_recorder
 
     # Before anything is patched, so no subsegment is ever put on the thread-wide stack.
     xray_recorder.configure(context=task_local_lambda_context())
@@ -82,13 +83,11 @@ def _current_task() -> asyncio.Task[Any] | None:
         return None
 
 
-def task_local_lambda_context() -> Any:
+def task_local_lambda_context() -> LambdaContext:
     """X-Ray's Lambda context with one subsegment stack per asyncio task."""
-    from aws_xray_sdk.core.lambda_launcher import (  # type: ignore[import-untyped]
-        LambdaContext,
-    )
+    from aws_xray_sdk.core.lambda_launcher import LambdaContext
 
-    class TaskLocal(LambdaContext):  # type: ignore[misc]  # untyped base
+    class TaskLocal(LambdaContext):
         def __init__(self) -> None:
             super().__init__()
             self._local = _TaskLocalEntities()

@@ -4,7 +4,8 @@ Each rate in ``--rate`` is a step run against the same stack, lowest first; the 
 first step that breaches an SLO. It exits non-zero when the first step breaches (a route over
 its p95/p99 objective, the error rate over the 5xx budget) or when any step saw a 5xx. Writes
 ``summary.md``/``summary.json`` (rate, latency per route against the SLO, errors, CPU per
-component, CPU pressure, load average) and ``latency.png``, plus Locust's reports and CSVs.
+component, CPU pressure, load average and, on the local stack, the cost per request of each
+route and of the mix: ``loadtests.cost``) and ``latency.png``, plus Locust's reports and CSVs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from aiobotocore.session import get_session
 
 from emulator.local_system import LocalSystem
 from emulator.seed import seed_demo_data
+from emulator.usage_ledger import LEDGER, events_in_flight
+from libs.aws_usage import ENV_VARIABLE as MEASURE_AWS_USAGE
 from libs.stack_outputs import StackOutputs
 from loadtests.capacity import (
     TARGET_P99_MS,
@@ -37,6 +40,7 @@ from loadtests.capacity import (
     summary_markdown,
 )
 from loadtests.chart import latency_chart
+from loadtests.cost import cost_document, cost_markdown
 from loadtests.cpu_usage import (
     StackProcesses,
     by_component,
@@ -60,6 +64,8 @@ PASSWORD = "Load-Test-Pass-7"  # noqa: S105 - throwaway load-test users
 # latency stays under a third of a second, not so many that logging them in dominates.
 TASKS_PER_USER = 3.0
 CPU_SAMPLE_SECONDS = 1.0
+# After a step, how long its last events may take to be relayed and consumed.
+DRAIN_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +112,17 @@ def main(argv: list[str] | None = None) -> int:
         # Which process is which, for a profiler (py-spy record -p PID) during the steps.
         (args.out / "processes.json").write_text(json.dumps(processes.describe(), indent=2))
         steps: list[StepResult] = []
+        costs: list[tuple[str, dict[str, Any]]] = []
         histories: list[tuple[str, Path]] = []
         for rate, count in zip(rates, users, strict=True):
             name = f"{rate:.0f}rps" if rate is not None else "shopper"
             prefix = args.out / f"load-{name}"
+            before = LEDGER.snapshot()
             step = _run_step(
                 args, target, processes, users_file, prefix, rate, count, args.duration
             )
             steps.append(step)
+            costs.append(_step_cost(step, before))
             histories.append((name, Path(f"{prefix}_stats_history.csv")))
             print(_step_line(step), flush=True)
             if not step.within_slo:
@@ -131,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         p99_ms=args.p99_ms,
         floor=floor,
     )
+    document["cost"] = [{"step": name, **cost} for name, cost in costs]
     (args.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
-    markdown = summary_markdown(document)
+    markdown = summary_markdown(document) + cost_markdown(costs)
     (args.out / "summary.md").write_text(markdown)
     latency_chart(histories, args.out / "latency.png")
     print()
@@ -196,6 +206,11 @@ def _parser() -> argparse.ArgumentParser:
         help="after the steps, measure the emulator alone (GetItem, Query) for comparison",
     )
     parser.add_argument(
+        "--no-cost",
+        action="store_true",
+        help="do not meter the local functions' AWS usage (no cost per request in the summary)",
+    )
+    parser.add_argument(
         "--tls",
         action="store_true",
         help="the functions reach the emulator over HTTPS with a local CA, as they reach AWS",
@@ -251,6 +266,9 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
             StackProcesses(local=False),
         )
         return
+    if not args.no_cost:
+        # The containers inherit it: each meters its invocations for the cost per request.
+        os.environ[MEASURE_AWS_USAGE] = "1"
     print("starting the local system ...", flush=True)
     stack = LocalSystem(
         backend="moto",
@@ -358,6 +376,18 @@ def _run_step(
         cpu_pressure=cpu_pressure(before, after),
         steady_rps=read_steady_rate(Path(f"{prefix}_stats_history.csv")),
     )
+
+
+def _step_cost(step: StepResult, before: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The step's cost per route and for its mix, from what the functions metered."""
+    name = f"{step.target_rps:.0f} req/s" if step.target_rps is not None else "shopper pace"
+    # The events of the step's last requests are still being relayed and consumed.
+    deadline = time.monotonic() + DRAIN_SECONDS
+    usage = LEDGER.since(before)
+    while events_in_flight(usage) > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        usage = LEDGER.since(before)
+    return name, cost_document(usage)
 
 
 def _users_for(rate: float | None) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    import psutil  # type: ignore[import-untyped]
+    import psutil
 
 LOAD_GENERATOR: Final = "load generator"
 GATEWAY: Final = "gateway"

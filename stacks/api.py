@@ -9,7 +9,7 @@ cannot be associated with an HTTP API; see ``stacks.security``).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigateway
@@ -103,7 +103,8 @@ class ApiStack(Stack):
             ),
             detailed_metrics_enabled=True,  # per-route latency, for the per-route SLO alarms
         )
-        stage_resource: apigateway.CfnStage = self.stage.node.default_child  # type: ignore[assignment]
+        # The L2 stage's one CloudFormation resource (typed only as a construct by jsii).
+        stage_resource = cast(apigateway.CfnStage, self.stage.node.default_child)
         stage_resource.access_log_settings = apigateway.CfnStage.AccessLogSettingsProperty(
             destination_arn=self.access_logs.log_group_arn,
             format=json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),

@@ -12,6 +12,10 @@ from stacks.system import add_system, environment_of
 
 # Chosen explicitly so that a CDK upgrade cannot change them silently.
 FEATURE_FLAGS = {"@aws-cdk/core:defaultCrossStackReferences": "strong"}
+# What the CDK CLI turns on unless told otherwise, so that the templates the pipeline deploys
+# (synthesized without the CLI) are those of `cdk deploy`: each resource names its construct path,
+# which CloudFormation's console shows, and by which cfn-lint knows a template is generated.
+CLI_DEFAULTS = {"aws:cdk:enable-path-metadata": True}
 
 
 def build_app(
@@ -24,7 +28,7 @@ def build_app(
     Without arguments, context and output directory come from the CDK CLI's environment.
     """
     app = App(context=context, outdir=outdir)
-    for flag, value in FEATURE_FLAGS.items():
+    for flag, value in {**FEATURE_FLAGS, **CLI_DEFAULTS}.items():
         if app.node.try_get_context(flag) is None:
             app.node.set_context(flag, value)
     name = app.node.try_get_context("env") or "dev"

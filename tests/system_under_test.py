@@ -10,14 +10,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 import pytest
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from emulator.backends import BackendUnavailable
+from emulator.backends import BackendUnavailable, ClientOptions
 from emulator.local_system import LocalSystem
 from emulator.provision import STREAM_FAILURE_QUEUES, TABLE_NAME
 from emulator.seed import seed_demo_data
@@ -99,7 +99,10 @@ async def remove_stack(outputs: StackOutputs) -> None:
     """Delete what ``provision`` created for a stack with a name suffix of its own."""
     suffix = outputs.name_suffix
     session = get_session()
-    options = {"endpoint_url": outputs.aws_endpoint_url, "region_name": outputs.region}
+    options: ClientOptions = {
+        "endpoint_url": outputs.aws_endpoint_url,
+        "region_name": outputs.region,
+    }
     async with (
         session.create_client("dynamodb", **options) as dynamodb,
         session.create_client("cognito-idp", **options) as cognito,
@@ -141,7 +144,7 @@ def table_name(stack: SystemUnderTest) -> str:
     return stack.outputs.table_name
 
 
-def client_options(stack: SystemUnderTest) -> dict[str, Any]:
+def client_options(stack: SystemUnderTest) -> ClientOptions:
     """Where and as whom an SDK client reaches the system under test."""
     if not stack.endpoint_url:
         # A deployed stage: AWS's endpoints, and the credentials of the usual configuration.

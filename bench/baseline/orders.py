@@ -98,13 +98,16 @@ def _now() -> str:
 
 
 def _problem(status: int, slug: str, title: str, detail: str) -> Response[str]:
-    body = {"type": f"https://errors.serverless-blueprint.dev/{slug}", "title": title}
+    body: dict[str, str | int] = {
+        "type": f"https://errors.serverless-blueprint.dev/{slug}",
+        "title": title,
+    }
     body |= {"status": status, "detail": detail, "instance": app.current_event.raw_path}
     return Response(status_code=status, content_type=PROBLEM, body=json.dumps(body))
 
 
 def _user_id() -> str:
-    return app.current_event.request_context.authorizer.jwt_claim["sub"]
+    return str(app.current_event.request_context.authorizer.jwt_claim["sub"])
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
+
+# What a change's stream record carries (DynamoDB's StreamViewType).
+StreamView = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 
 
 class KeySchema(msgspec.Struct, frozen=True):
@@ -34,7 +39,7 @@ class TableDeclaration(msgspec.Struct, frozen=True):
     keys: KeySchema
     indexes: tuple[GlobalIndex, ...]
     ttl_attribute: str
-    stream_view: str
+    stream_view: StreamView
     lifetimes: tuple[ItemLifetime, ...] = ()
 
     def lifetime(self, entity: str) -> ItemLifetime:

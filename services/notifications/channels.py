@@ -13,6 +13,7 @@ import msgspec
 from aws_lambda_powertools import Logger
 
 from libs.aws_clients import AwsClients
+from libs.aws_usage import count_message
 from libs.config import NOTIFICATION_CHANNELS, NOTIFICATION_SENDER, settings
 from services.notifications.models import Channel
 
@@ -47,6 +48,7 @@ class LocalChannels:
     async def deliver(self, delivery: Delivery) -> None:
         """Record and log ``delivery``."""
         self.sent.append(delivery)
+        count_message(delivery.channel)  # what the AWS channels would have sent, for the cost
         self.logger.info("notification delivered locally", extra=msgspec.to_builtins(delivery))
 
 

@@ -8,7 +8,10 @@ from services.products.catalog_table import product_item
 from services.products.models import Product
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import WriteRequestUnionTypeDef
 
 
 def _product(product_id: str, name: str, category: str, price: int, description: str) -> Product:
@@ -41,8 +44,10 @@ CATALOG: tuple[Product, ...] = (
 async def seed_catalog(db: DynamoDBClient, table: str) -> None:
     """Write the demo catalog (overwriting products of the same ids)."""
     for start in range(0, len(CATALOG), 25):
-        requests = [{"PutRequest": {"Item": product_item(p)}} for p in CATALOG[start : start + 25]]
-        pending = {table: requests}
+        requests: list[WriteRequestUnionTypeDef] = [
+            {"PutRequest": {"Item": product_item(p)}} for p in CATALOG[start : start + 25]
+        ]
+        pending: Mapping[str, Sequence[WriteRequestUnionTypeDef]] = {table: requests}
         while pending:  # BatchWriteItem may leave items unprocessed under load
-            response = await db.batch_write_item(RequestItems=pending)  # type: ignore[arg-type]
-            pending = response.get("UnprocessedItems") or {}  # type: ignore[assignment]
+            response = await db.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}

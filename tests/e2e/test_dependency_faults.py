@@ -32,6 +32,7 @@ from libs.json_api import json_response
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from libs.table_keys import as_key, idempotency_key, profile_key, user_partition
 from tests.accounts import SignedInUser
+from tests.lambda_context import as_lambda_context
 from tests.system_under_test import SystemUnderTest
 
 if TYPE_CHECKING:
@@ -359,7 +360,7 @@ def test_each_dependency_failure_maps_to_one_problem(
         raise error
 
     # When it is invoked, Then the answer is the problem every service gives for it
-    answer = api.handler(products_event(), Context())
+    answer = api.handler(products_event(), as_lambda_context(Context()))
     assert answer["statusCode"] == status
     assert answer["headers"]["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert answer["headers"]["Retry-After"] == "1"
@@ -377,7 +378,7 @@ def test_work_outliving_the_invocation_is_cut_at_the_deadline_with_a_504() -> No
 
     # When it is invoked with 1.5 s left
     started = time.monotonic()
-    answer = api.handler(products_event(), Context(remaining_ms=1500))
+    answer = api.handler(products_event(), as_lambda_context(Context(remaining_ms=1500)))
     # Then it answers 504 itself, keeping the margin, instead of being killed
     assert time.monotonic() - started < 1.5 - DEADLINE_MARGIN_SECONDS / 2
     assert answer["statusCode"] == 504

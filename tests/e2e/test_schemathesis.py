@@ -26,8 +26,7 @@ from tests.accounts import SignedInUser, UserFactory, account_email
 if TYPE_CHECKING:
     from schemathesis.checks import CheckContext
     from schemathesis.core.transport import Response
-    from schemathesis.generation.case import Case
-    from schemathesis.schemas import APIOperation
+    from schemathesis.specs.openapi.schemas import OpenApiCase, OpenApiOperation
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 pytestmark = [
@@ -70,7 +69,7 @@ class Callers:
     customer: SignedInUser
     admin: SignedInUser
 
-    def headers_for(self, operation: APIOperation) -> dict[str, str]:
+    def headers_for(self, operation: OpenApiOperation) -> dict[str, str]:
         """The Authorization header the operation's declared security asks for."""
         definition = operation.definition.raw
         if not definition.get("security"):
@@ -92,7 +91,7 @@ async def restored_catalog(dynamodb: DynamoDBClient, table_name: str) -> AsyncIt
     await seed_catalog(dynamodb, table_name)
 
 
-def error_is_a_problem(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def error_is_a_problem(ctx: CheckContext, response: Response, case: OpenApiCase) -> bool | None:
     """A 4xx/5xx is problem+json with a stable type, or the gateway's documented 401."""
     if response.status_code < 400:
         return None
@@ -111,7 +110,7 @@ def error_is_a_problem(ctx: CheckContext, response: Response, case: Case) -> boo
 @schema.parametrize()
 @pytest.mark.usefixtures("restored_catalog")
 def test_generated_requests_get_documented_answers(
-    case: Case, api_url: str, callers: Callers
+    case: OpenApiCase, api_url: str, callers: Callers
 ) -> None:
     case.call_and_validate(
         base_url=api_url,

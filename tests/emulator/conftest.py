@@ -27,8 +27,7 @@ def own_moto() -> Iterator[Backend]:
 @pytest.fixture
 async def own_moto_dynamodb(own_moto: Backend) -> AsyncIterator[DynamoDBClient]:
     """A DynamoDB client on the module's own moto."""
-    options = {"endpoint_url": own_moto.endpoint_url, "region_name": own_moto.region}
-    async with get_session().create_client("dynamodb", **options) as client:
+    async with get_session().create_client("dynamodb", **own_moto.client_options()) as client:
         yield client
 
 

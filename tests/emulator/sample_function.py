@@ -21,6 +21,8 @@ def handler(event: dict[str, Any], context: Any) -> Any:
         time.sleep(event["seconds"])
     if action == "exit":
         os._exit(3)
+    if action == "log":
+        print(event["text"])
     if action == "dynamodb":  # one DynamoDB call, with the SDK as a function makes it
         import boto3
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from aiobotocore.session import get_session
 
-from emulator.backends import Backend, BackendUnavailable, start_backend
+from emulator.backends import Backend, BackendUnavailable, ClientOptions, start_backend
 from emulator.provision import provision
 from libs.resources.table import MAIN_TABLE
 
@@ -31,7 +31,7 @@ async def test_each_backend_provisions_the_declared_table_and_queues(backend: Ba
     # Given a stack of its own on the backend
     suffix = f"matrix-{uuid.uuid4().hex[:8]}"
     outputs = await provision(backend.endpoint_url, backend.region, suffix)
-    options = {
+    options: ClientOptions = {
         "endpoint_url": backend.endpoint_url,
         "region_name": backend.region,
         "aws_access_key_id": "testing",

@@ -47,7 +47,7 @@ async def clients(stack: LocalSystem) -> AsyncIterator[tuple[SQSClient, EventBri
 async def attributes_of(sqs: SQSClient, name: str) -> dict[str, str]:
     url = (await sqs.get_queue_url(QueueName=name))["QueueUrl"]
     response = await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
-    return dict(response["Attributes"])
+    return dict(response["Attributes"].items())
 
 
 @pytest.mark.parametrize("queue", CONSUMER_QUEUES, ids=lambda q: q.logical_id)

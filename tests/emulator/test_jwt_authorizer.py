@@ -79,7 +79,8 @@ def _hs256_with_public_key(issuer: Issuer) -> str:
 
 
 def _unsigned(claims: dict[str, object]) -> str:
-    return jwt.encode(claims, key=None, algorithm="none", headers={"kid": "test-key"})
+    # PyJWT takes "" for "no key" with the "none" algorithm.
+    return jwt.encode(claims, key="", algorithm="none", headers={"kid": "test-key"})
 
 
 def _now() -> int:

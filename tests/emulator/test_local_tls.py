@@ -111,7 +111,7 @@ async def test_moto_in_a_process_of_its_own_serves_https_beside_http() -> None:
     try:
         assert backend.tls_endpoint_url is not None
         assert backend.ca_bundle is not None
-        options = {"region_name": backend.region, "verify": backend.ca_bundle}
+        options: dict[str, Any] = {"region_name": backend.region, "verify": backend.ca_bundle}
         session = get_session()
         # When a table is made over plain HTTP and listed over HTTPS
         async with (

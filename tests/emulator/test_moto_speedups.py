@@ -6,6 +6,7 @@ import http.client
 import json
 import random
 import uuid
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 from emulator.backends import Backend
@@ -50,7 +51,9 @@ def moto_serialized(result: dict[str, Any], operation: str, *, fast: bool) -> An
     structure = BaseJSONSerializer._serialize_type_structure
     if not fast:
         # moto's own method, as it was before the fast path wrapped it
-        serializer._serialize_type_structure = structure.__wrapped__.__get__(serializer)  # type: ignore[attr-defined,method-assign]
+        vars(serializer)["_serialize_type_structure"] = MethodType(
+            vars(structure)["__wrapped__"], serializer
+        )
     return json.loads(serializer.serialize(result)["body"])
 
 

@@ -35,7 +35,7 @@ from stacks.bundling import (
     RuntimeDependencies,
     tree_size,
 )
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import UNUSED_IMAGE, Synthesized
 
 POWERTOOLS = "aws_lambda_powertools"
 
@@ -206,7 +206,8 @@ def test_without_uv_local_bundling_declines_so_the_build_image_bundles(
     # (What the build image then runs: tests/infra/test_bundling_docker_fallback.py.)
     spec = BundleSpec.of(FUNCTIONS["orders"])
     monkeypatch.setattr(bundling, "uv_executable", lambda: None)
-    declined = LocalBundling(spec, RuntimeDependencies()).try_bundle(str(tmp_path), image=None)  # type: ignore[arg-type]
+    bundling_here = LocalBundling(spec, RuntimeDependencies())
+    declined = bundling_here.try_bundle(str(tmp_path), image=UNUSED_IMAGE)
     assert declined is False
     assert not list(tmp_path.iterdir())
 
@@ -218,7 +219,8 @@ def test_asked_to_bundle_with_docker_local_bundling_declines(
     spec = BundleSpec.of(FUNCTIONS["orders"])
     monkeypatch.setenv(bundling.BUNDLE_WITH_DOCKER, "1")
     # When CDK offers the bundling to this machine first
-    declined = LocalBundling(spec, RuntimeDependencies()).try_bundle(str(tmp_path), image=None)  # type: ignore[arg-type]
+    bundling_here = LocalBundling(spec, RuntimeDependencies())
+    declined = bundling_here.try_bundle(str(tmp_path), image=UNUSED_IMAGE)
     # Then it declines, so Docker runs the same trimming (test_bundling_docker_fallback.py)
     assert declined is False
     assert not list(tmp_path.iterdir())

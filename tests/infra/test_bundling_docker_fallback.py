@@ -29,6 +29,7 @@ from stacks.bundling import (
     build_bundle,
     python_313,
 )
+from tests.infra.conftest import UNUSED_IMAGE
 
 PROJECT_IN_IMAGE = AssetStaging.BUNDLING_INPUT_DIR  # where CDK mounts the asset's source
 OUTPUT_IN_IMAGE = AssetStaging.BUNDLING_OUTPUT_DIR  # what CDK zips as the asset
@@ -135,7 +136,7 @@ def test_the_fallback_trims_and_assembles_with_the_inputs_of_local_bundling(
     local = RuntimeDependencies(cache=tmp_path / "cache", compiler=compiler)
     monkeypatch.setattr(local, "install", lambda target: target.mkdir(parents=True))
     local_steps = recording(monkeypatch)
-    assert LocalBundling(spec, local).try_bundle(str(tmp_path / "bundle"), image=None)  # type: ignore[arg-type]
+    assert LocalBundling(spec, local).try_bundle(str(tmp_path / "bundle"), image=UNUSED_IMAGE)
     # And the fallback's trimming step, run through the script's own entry point
     options = FunctionBundler(RuntimeDependencies(compiler=compiler)).bundling_options(spec)
     _, trim = steps_of(options)

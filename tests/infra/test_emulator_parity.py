@@ -6,6 +6,7 @@ Both are built from libs/resources; this proves neither drifted from it on its o
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -58,9 +59,9 @@ async def test_user_pool_policy_and_app_client_match(
     declared_pool = dev.only("AWS::Cognito::UserPool")["Properties"]
     declared_client = dev.only("AWS::Cognito::UserPoolClient")["Properties"]
     pool = (await cognito.describe_user_pool(UserPoolId=stack.outputs.user_pool_id))["UserPool"]
-    policy = pool["Policies"]["PasswordPolicy"]
+    policy: Mapping[str, object] = pool["Policies"]["PasswordPolicy"]
     for rule, value in declared_pool["Policies"]["PasswordPolicy"].items():
-        assert policy[rule] == value, rule  # type: ignore[literal-required]
+        assert policy[rule] == value, rule
     assert pool["UsernameAttributes"] == declared_pool["UsernameAttributes"]
     client = (
         await cognito.describe_user_pool_client(

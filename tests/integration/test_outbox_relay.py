@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiobotocore.session import get_session
 
+from emulator.backends import ClientOptions
 from emulator.event_relay import OutboxRelay
 from emulator.local_system import LocalSystem
 from libs.caller import Caller
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def aws(stack: LocalSystem) -> AsyncIterator[tuple[Any, EventBridgeClient]]:
     """A DynamoDB Streams client and an EventBridge client on the emulator."""
-    options = {
+    options: ClientOptions = {
         "endpoint_url": stack.endpoint_url,
         "region_name": stack.outputs.region,
         "aws_access_key_id": "testing",

@@ -31,7 +31,16 @@ TOKEN = "eyJraWQiOiJkdW1teSJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl"
 def cognito_error(code: str, message: str = "", operation: str = "InitiateAuth") -> ClientError:
     """A ClientError exactly as botocore builds it from Cognito's error response."""
     return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {
+                "RequestId": "6b8c1a0e-2f4d-4c8e-9a51-3d7e0f1b2c44",
+                "HostId": "",
+                "HTTPStatusCode": 400,
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            },
+        },
         operation,
     )
 

@@ -17,6 +17,7 @@ from libs.problems import NotFound, ServiceUnavailable
 from libs.resources import metrics
 from libs.resources.api_routes import ROUTES
 from libs.resources.functions import FUNCTIONS
+from tests.lambda_context import as_lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 DECLARED = [
@@ -116,7 +117,7 @@ def test_a_counted_route_answered_with_a_5xx_adds_a_failure(
         raise error
 
     # When it is invoked
-    api.handler(place_order_event(), Context())
+    api.handler(place_order_event(), as_lambda_context(Context()))
     # Then a server-side failure counts as a failed placement, a client's own mistake does not
     found = emitted_metrics(capsys.readouterr().out)
     assert (found.get(metrics.ORDER_PLACEMENTS_FAILED.name) == 1) is counted
@@ -135,7 +136,7 @@ def test_a_successful_placement_records_its_value_under_its_currency(
         return json_response(201, {})
 
     # When it is invoked
-    api.handler(place_order_event(), Context())
+    api.handler(place_order_event(), as_lambda_context(Context()))
     # Then the value is its own data point with the currency as a dimension, and no failure
     documents = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line

@@ -19,8 +19,10 @@ from libs.problems import Unauthorized
         (["admin"], {"admin"}),
     ],
 )
-def test_groups_are_parsed_from_api_gateways_string_form(claim: object, groups: set[str]) -> None:
-    assert parse_groups(claim) == groups  # type: ignore[arg-type]
+def test_groups_are_parsed_from_api_gateways_string_form(
+    claim: str | list[str] | None, groups: set[str]
+) -> None:
+    assert parse_groups(claim) == groups
 
 
 def test_the_caller_comes_from_the_verified_claims() -> None:

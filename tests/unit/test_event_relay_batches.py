@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -14,6 +14,9 @@ from libs.resources.events import DeadLetterQueue
 from libs.resources.functions import FUNCTIONS, FunctionDeclaration, StreamSource
 from libs.single_table import Item
 from services.event_relay.stream_batch import RECORDS_PER_CALL, relay_batch
+
+if TYPE_CHECKING:
+    from types_aiobotocore_events import EventBridgeClient
 
 
 class FakeEventBridge:
@@ -41,6 +44,11 @@ def record(sequence: int, image: Item, event_name: str = "INSERT") -> dict[str, 
     }
 
 
+def as_client(fake: FakeEventBridge) -> EventBridgeClient:
+    """The fake in the SDK client's place: it answers the one call the relay makes."""
+    return cast("EventBridgeClient", fake)
+
+
 def outbox_records(count: int) -> list[dict[str, Any]]:
     return [record(n, outbox_item(UserDeleted(user_id=f"u-{n}"))) for n in range(1, count + 1)]
 
@@ -51,7 +59,7 @@ async def test_every_outbox_event_is_published_in_order_and_nothing_is_reported(
     records.insert(3, record(99, {"PK": {"S": "ORDER#o-1"}, "SK": {"S": "DETAILS"}}))
     events = FakeEventBridge()
     # When it is relayed
-    relayed = await relay_batch(events, "bus", records)  # type: ignore[arg-type]
+    relayed = await relay_batch(as_client(events), "bus", records)
     # Then the 25 events went out in calls of at most ten, in stream order
     assert relayed.published == 25
     assert relayed.batch_response() == {"batchItemFailures": []}
@@ -65,7 +73,7 @@ async def test_a_refused_call_stops_the_batch_and_reports_its_first_record() -> 
     records = outbox_records(25)
     events = FakeEventBridge(refuse=frozenset({2}))
     # When it is relayed
-    relayed = await relay_batch(events, "bus", records)  # type: ignore[arg-type]
+    relayed = await relay_batch(as_client(events), "bus", records)
     # Then the first ten were published, the batch stopped, and Lambda resumes at the 11th
     assert relayed.published == RECORDS_PER_CALL
     assert len(events.calls) == 2
@@ -75,7 +83,7 @@ async def test_a_refused_call_stops_the_batch_and_reports_its_first_record() -> 
 
 async def test_an_empty_batch_publishes_nothing() -> None:
     events = FakeEventBridge()
-    relayed = await relay_batch(events, "bus", [])  # type: ignore[arg-type]
+    relayed = await relay_batch(as_client(events), "bus", [])
     assert relayed.batch_response() == {"batchItemFailures": []}
     assert events.calls == []
 

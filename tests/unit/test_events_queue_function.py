@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from libs.queue_function import QueueFunction
+from tests.lambda_context import as_lambda_context
 
 
 @dataclass
@@ -60,21 +61,23 @@ def a_consumer() -> tuple[QueueFunction, list[str], list[asyncio.AbstractEventLo
 
 def test_only_the_failed_messages_are_reported() -> None:
     consumer, handled, _ = a_consumer()
-    response = consumer.handler(batch("a", "bad-1", "b", "bad-2"), Context())
+    response = consumer.handler(batch("a", "bad-1", "b", "bad-2"), as_lambda_context(Context()))
     assert sorted(handled) == ["a", "b"]
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-3"}]}
 
 
 def test_a_batch_without_failures_reports_none() -> None:
     consumer, handled, _ = a_consumer()
-    assert consumer.handler(batch("a", "b"), Context()) == {"batchItemFailures": []}
+    assert consumer.handler(batch("a", "b"), as_lambda_context(Context())) == {
+        "batchItemFailures": []
+    }
     assert sorted(handled) == ["a", "b"]
 
 
 def test_invocations_of_one_container_share_its_event_loop() -> None:
     consumer, _, loops = a_consumer()
-    consumer.handler(batch("a"), Context())
-    consumer.handler(batch("b"), Context())
+    consumer.handler(batch("a"), as_lambda_context(Context()))
+    consumer.handler(batch("b"), as_lambda_context(Context()))
     assert len(loops) == 2
     assert loops[0] is loops[1]
     assert not loops[0].is_closed()

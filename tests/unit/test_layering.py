@@ -1,4 +1,5 @@
-"""The code's layers (libs ← services ← emulator, ops, stacks ← bench, loadtests); no cycles."""
+"""The code's layers (libs ← services ← emulator, ops, stacks ← deploy_checks, bench, loadtests);
+no cycles."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "ops": frozenset({"libs"}),
     "emulator": frozenset({"libs", "services"}),
     "stacks": frozenset({"libs", "services"}),
+    # Synthesizes with stacks, runs the result against the emulator.
+    "deploy_checks": frozenset({"libs", "services", "emulator", "stacks"}),
     "bench": frozenset({"libs", "services", "emulator", "ops", "stacks"}),
     "loadtests": frozenset({"libs", "services", "emulator", "ops"}),
 }

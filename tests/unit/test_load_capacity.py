@@ -34,7 +34,7 @@ def step(
     )
     return StepResult(
         target_rps=rate,
-        users=rate / 3,
+        users=round(rate / 3),
         seconds=45,
         routes=routes,
         totals=totals,

@@ -65,7 +65,9 @@ def test_every_declared_route_is_documented_with_its_declared_security(
         item = document["paths"][route.path]
         key = "x-amazon-apigateway-any-method" if route.method == "ANY" else route.method.lower()
         operation = item[key]
-        expected = [{SECURITY_SCHEME: []}] if route.auth == "jwt" else []
+        expected: list[dict[str, list[str]]] = (
+            [{SECURITY_SCHEME: []}] if route.auth == "jwt" else []
+        )
         assert operation["security"] == expected, route.route_key
         if route.auth == "jwt":
             assert "401" in operation["responses"], route.route_key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE, OrderingPaused
 from libs.resources.feature_flags import FLAGS_BY_ENVIRONMENT, OrderFlags
 from services.orders import handler as orders_function
 from services.orders.ordering import DEFAULT_FLAGS, check_ordering_open
+from tests.lambda_context import as_lambda_context
 from tests.unit.test_flag_client import LOCATION, FakeAppConfigData
 from tests.unit.test_origin_check import Context
 
@@ -88,9 +90,10 @@ def test_the_orders_function_answers_a_paused_placement_without_touching_the_tab
     # When a caller places an order
     written = io.StringIO()
     handler = orders_function.api.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
     previous = handler.setStream(written)
     try:
-        response = orders_function.handler(place_order_event(), Context())
+        response = orders_function.handler(place_order_event(), as_lambda_context(Context()))
     finally:
         handler.setStream(previous)
     # Then the answer is the 503 ordering-paused problem with Retry-After, read from AppConfig

@@ -15,6 +15,7 @@ from libs.http_function import HttpFunction
 from libs.json_api import json_response
 from libs.origin_check import REREAD_AFTER_SECONDS, OriginCheck
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
+from tests.lambda_context import as_lambda_context
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:origin-AbCdEf"
 
@@ -149,11 +150,13 @@ def test_an_http_function_behind_cloudfront_refuses_a_direct_request(
         return json_response(200, {"items": []})
 
     # When a request arrives straight from the internet, Then it never reaches the route
-    direct = api.handler(event({}), Context())
+    direct = api.handler(event({}), as_lambda_context(Context()))
     assert direct["statusCode"] == 403
     assert direct["headers"]["x-correlation-id"] == "request-1"
     # And CloudFront's request does
-    through_cloudfront = api.handler(event({"x-origin-verify": "s3cret"}), Context())
+    through_cloudfront = api.handler(
+        event({"x-origin-verify": "s3cret"}), as_lambda_context(Context())
+    )
     assert through_cloudfront["statusCode"] == 200
 
 

@@ -80,7 +80,7 @@ def test_only_inserted_outbox_items_become_entries_in_stream_order() -> None:
 
 
 def test_a_malformed_outbox_item_is_skipped_not_left_to_block_the_stream() -> None:
-    broken = {"PK": {"S": "OUTBOX#e-0"}, "SK": {"S": "EVENT"}, "detail": {"S": "{}"}}
+    broken: Item = {"PK": {"S": "OUTBOX#e-0"}, "SK": {"S": "EVENT"}, "detail": {"S": "{}"}}
     records = [
         stream_record("INSERT", broken, 1),
         stream_record("INSERT", outbox_item(AN_ORDER), 2),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from ops.relay_replay import RangeUnreadable, StreamBatchInfo, failure_record, read_range
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs.type_defs import MessageTypeDef
 
 # The on-failure record of a DynamoDB stream event source mapping, as AWS's Lambda guide shows it.
 DOCUMENTED_RECORD = {
@@ -66,8 +69,9 @@ class FakeStream:
 
     async def get_shard_iterator(self, **request: Any) -> dict[str, Any]:
         if self.refusal:
-            error = {"Error": {"Code": self.refusal, "Message": "refused"}}
-            raise ClientError(error, "GetShardIterator")  # type: ignore[arg-type]
+            raise ClientError(
+                {"Error": {"Code": self.refusal, "Message": "refused"}}, "GetShardIterator"
+            )
         self.positions.append(f"{request['ShardIteratorType']} {request['SequenceNumber']}")
         return {"ShardIterator": "0"}
 
@@ -81,9 +85,9 @@ class FakeStream:
 
 def test_lambdas_documented_failure_record_gives_the_range_and_how_long_it_stays_readable() -> None:
     # Given the record Lambda sends after giving up on a batch
-    message = {"MessageId": "m-1", "Body": json.dumps(DOCUMENTED_RECORD)}
+    message: MessageTypeDef = {"MessageId": "m-1", "Body": json.dumps(DOCUMENTED_RECORD)}
     # When it is read
-    failure = failure_record(message)  # type: ignore[arg-type]
+    failure = failure_record(message)
     # Then it names the shard, the range and its size, why Lambda gave up, and when
     assert failure.batch.shard_id == "shardId-00000001573689847184-864758bb"
     assert failure.batch.start_sequence_number == failure.batch.end_sequence_number

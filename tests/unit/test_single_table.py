@@ -8,6 +8,7 @@ import pytest
 from libs.problems import BadRequest
 from libs.resources.table import MAIN_TABLE
 from libs.single_table import (
+    Item,
     _page,
     decode_cursor,
     encode_cursor,
@@ -135,7 +136,7 @@ def test_a_cursor_cannot_move_a_query_to_another_partition() -> None:
 
 
 def test_a_page_has_a_cursor_only_when_more_items_exist() -> None:
-    items = [{"PK": {"S": f"P#{i}"}, "SK": {"S": "INFO"}} for i in range(3)]
+    items: list[Item] = [{"PK": {"S": f"P#{i}"}, "SK": {"S": "INFO"}} for i in range(3)]
     # One extra item was read: there is a next page, starting after the last returned item
     full = _page(items, 2, key_names())
     assert len(full.items) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.table_growth import indexes_of, item_size
 
 
@@ -13,7 +15,7 @@ def test_strings_and_numbers_count_name_and_value_bytes() -> None:
 
 
 def test_maps_and_lists_add_three_bytes_and_one_per_element() -> None:
-    item = {
+    item: dict[str, dict[str, Any]] = {
         "m": {"M": {"a": {"N": "1"}, "b": {"BOOL": True}}},
         "l": {"L": [{"S": "xy"}]},
         "e": {"L": []},

@@ -7,22 +7,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
 
 from libs.tracing import task_local_lambda_context, tracing_enabled
 
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
-class CapturingEmitter:
+class CapturingEmitter(UDPEmitter):
     """Keeps what the recorder would send to the X-Ray daemon."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.sent: list[Any] = []
 
     def send_entity(self, entity: Any) -> None:
         self.sent.append(entity)
 
-    def set_daemon_address(self, address: str) -> None:
+    def set_daemon_address(self, address: str | None) -> None:
         pass
 
 

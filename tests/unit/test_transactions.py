@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from botocore.exceptions import ClientError
@@ -19,14 +19,22 @@ from libs.transactions import (
     transact_write,
 )
 
+if TYPE_CHECKING:
+    from botocore.exceptions import _ClientErrorResponseTypeDef
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_dynamodb.type_defs import TransactWriteItemTypeDef
 
-def cancelled(*codes: str, listed: bool = True) -> dict[str, Any]:
+# What is written does not matter here: the fake table refuses or takes any transaction.
+ONE_PUT: list[TransactWriteItemTypeDef] = [{"Put": {"TableName": "t", "Item": {"PK": {"S": "a"}}}}]
+
+
+def cancelled(*codes: str, listed: bool = True) -> _ClientErrorResponseTypeDef:
     """A TransactionCanceledException's parsed response, with or without CancellationReasons."""
     message = (
         "Transaction cancelled, please refer cancellation reasons for specific reasons "
         f"[{', '.join(codes)}]"
     )
-    response: dict[str, Any] = {
+    response: _ClientErrorResponseTypeDef = {
         "Error": {"Code": "TransactionCanceledException", "Message": message}
     }
     if listed:
@@ -109,11 +117,16 @@ class CancellingTable:
         self.failures = failures
         self.calls = 0
 
-    async def transact_write_items(self, **request: Any) -> dict[str, Any]:
+    async def transact_write_items(self, **request: object) -> dict[str, object]:
         self.calls += 1
         if self.calls <= self.failures:
             raise Cancelled(cancelled(*self.codes), "TransactWriteItems")
         return {}
+
+
+def as_client(table: CancellingTable) -> DynamoDBClient:
+    """The fake in the SDK client's place: it answers the one call transact_write makes."""
+    return cast("DynamoDBClient", table)
 
 
 @pytest.fixture(autouse=True)
@@ -123,14 +136,14 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_a_passing_conflict_is_tried_again_and_written() -> None:
     table = CancellingTable(["TransactionConflict", "None"], failures=ATTEMPTS - 1)
-    await transact_write(table, [{"Put": {}}])  # type: ignore[arg-type,list-item]
+    await transact_write(as_client(table), ONE_PUT)
     assert table.calls == ATTEMPTS
 
 
 async def test_a_lasting_conflict_is_busy_after_every_attempt() -> None:
     table = CancellingTable(["TransactionConflict", "None"], failures=ATTEMPTS)
     with pytest.raises(TransactionBusy):
-        await transact_write(table, [{"Put": {}}])  # type: ignore[arg-type,list-item]
+        await transact_write(as_client(table), ONE_PUT)
     assert table.calls == ATTEMPTS
 
 
@@ -146,5 +159,5 @@ async def test_a_condition_or_a_refusal_is_raised_at_once(
 ) -> None:
     table = CancellingTable(codes, failures=ATTEMPTS)
     with pytest.raises(raised):
-        await transact_write(table, [{"Put": {}}])  # type: ignore[arg-type,list-item]
+        await transact_write(as_client(table), ONE_PUT)
     assert table.calls == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 import pytest
@@ -18,6 +18,10 @@ from services.users.models import (
     StoredProfile,
     UpdateProfile,
 )
+
+if TYPE_CHECKING:
+    from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
+    from types_aiobotocore_dynamodb import DynamoDBClient
 
 USER_ID = "0f4c2b1e-0000-4000-8000-000000000001"
 ACCOUNT = Account(user_id=USER_ID, email="ada@example.com", email_verified=True, name="Ada")
@@ -89,6 +93,13 @@ class Recorder:
         return {}
 
 
+def sdk_clients(
+    fake: Rendezvous | Recorder,
+) -> tuple[CognitoIdentityProviderClient, DynamoDBClient]:
+    """The fake in the place of both SDK clients: it answers every call the module makes."""
+    return cast("CognitoIdentityProviderClient", fake), cast("DynamoDBClient", fake)
+
+
 def names(**clients: Any) -> dict[str, Any]:
     return {"pool_id": "pool", "table": "table", "user_id": USER_ID, **clients}
 
@@ -98,7 +109,7 @@ async def test_the_account_and_the_profile_are_read_concurrently() -> None:
     both = Rendezvous()
     # When the profile is read (run one after the other, the first call would wait forever)
     profile = await asyncio.wait_for(
-        profiles.read_profile(both, both, **names()),  # type: ignore[arg-type]
+        profiles.read_profile(*sdk_clients(both), **names()),
         timeout=5,
     )
     # Then both calls ran at once and their answers were merged
@@ -109,7 +120,7 @@ async def test_a_deleted_account_has_no_profile() -> None:
     journal: list[str] = []
     gone = Recorder(journal, account_exists=False)
     with pytest.raises(NotFound):
-        await profiles.read_profile(gone, gone, **names())  # type: ignore[arg-type]
+        await profiles.read_profile(*sdk_clients(gone), **names())
 
 
 async def test_a_deleted_account_cannot_save_a_profile() -> None:
@@ -119,8 +130,7 @@ async def test_a_deleted_account_cannot_save_a_profile() -> None:
     # When it updates the profile
     with pytest.raises(NotFound):
         await profiles.update_profile(
-            gone,  # type: ignore[arg-type]
-            gone,  # type: ignore[arg-type]
+            *sdk_clients(gone),
             **names(change=UpdateProfile(version=0, name="Ghost")),
         )
     # Then nothing was written
@@ -130,7 +140,7 @@ async def test_a_deleted_account_cannot_save_a_profile() -> None:
 async def test_deletion_removes_the_profile_before_the_account() -> None:
     journal: list[str] = []
     clients = Recorder(journal)
-    removed = await profiles.delete_account(clients, clients, **names())  # type: ignore[arg-type]
+    removed = await profiles.delete_account(*sdk_clients(clients), **names())
     assert removed
     assert journal == ["TransactWriteItems", "AdminDeleteUser"]
 
@@ -140,7 +150,7 @@ async def test_deleting_again_succeeds_without_removing_anything() -> None:
     journal: list[str] = []
     gone = Recorder(journal, account_exists=False)
     # When the deletion is retried
-    removed = await profiles.delete_account(gone, gone, **names())  # type: ignore[arg-type]
+    removed = await profiles.delete_account(*sdk_clients(gone), **names())
     # Then it completes, reporting that this call removed nothing
     assert not removed
     assert journal == ["TransactWriteItems", "AdminDeleteUser"]
