@@ -67,8 +67,9 @@ deploy-pipeline repository connection_arn branch="main":
 diff env="dev":
     npx --yes aws-cdk@2 diff --all --context env={{env}}
 
-# Cold init, warm latency and bundle size: ours vs a conventional baseline vs the raw SDK floor
-# (`just bench --quick` for a smoke run), over TLS and over plain HTTP (`--transport tls|http|both`).
+# Cold init, warm latency and bundle size: ours vs a conventional baseline vs the raw SDK floor,
+# over TLS and over plain HTTP (`--transport tls|http|both`), and what sealing personal fields
+# costs (`just bench --quick` for a smoke run; `--only sealing`).
 # Writes bench/results/latest.{json,md,png}.
 bench *args:
     uv run --group bench python -m bench {{args}}

@@ -15,12 +15,13 @@ from bench.bench_stack import start_bench_stack
 from bench.deployable import sites_by_variant
 from bench.report import TRANSPORTS
 from bench.runner import cold_starts, warm_latency
+from bench.sealing import measure_sealing
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STEP_LOG = Path(__file__).resolve().parent / "step_log.json"
 # Each variant's bundle-like site-packages (links into the environment's).
 SITES = Path(__file__).resolve().parent.parent / ".local" / "bench-sites"
-PARTS = ("cold", "warm", "bundles")
+PARTS = ("cold", "warm", "bundles", "sealing")
 # A fixed wait per AWS call for the second warm pass: a same-region round trip to AWS.
 DEFAULT_LATENCY_MS = 5.0
 
@@ -46,12 +47,17 @@ def main(argv: list[str] | None = None) -> int:
         },
         "transports": {},
     }
-    measuring = parts & {"cold", "warm"}
+    measuring = parts & {"cold", "warm", "sealing"}
     sites = sites_by_variant(SITES) if measuring else {}  # built once: both transports use them
     for transport in transports if measuring else ():
-        results["transports"][transport] = _measure(
+        measured = _measure(
             transport, sites, parts, (cold_runs, invocations, rounds), args.latency_ms, results
         )
+        if "sealing" in measured:
+            results["sealing"] = measured.pop("sealing")
+        parts -= {"sealing"}  # measured once, over the first transport (TLS when it is measured)
+        if measured.keys() & {"cold", "warm"}:
+            results["transports"][transport] = measured
     if "bundles" in parts:
         from bench.bundles import measure_bundles  # the CDK libraries load only for this part
 
@@ -140,6 +146,10 @@ def _measure(
     }
     measured: dict[str, Any] = {"settings": results["settings"]}
     try:
+        if "sealing" in parts:
+            sealing_runs = 3 if results["settings"]["quick"] else 10
+            print(f"sealing: {sealing_runs} fresh users containers ...", flush=True)
+            measured["sealing"] = measure_sealing(spec, sealing_runs, invocations // 3)
         if "cold" in parts:
             print(f"{transport} cold init: {cold_runs} fresh processes per handler ...", flush=True)
             measured["cold"] = cold_starts(spec, cold_runs)

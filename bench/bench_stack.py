@@ -22,11 +22,13 @@ from emulator.provision import function_environment, provision
 from emulator.seed import seed_demo_data
 from libs.domain_events import utc_now
 from libs.resources.table import MAIN_TABLE
+from libs.sealed_fields import FieldSealer
 from libs.stack_outputs import StackOutputs
 from services.orders.models import Order, OrderLine
 from services.orders.order_table import order_item
 from services.users import profile_table
 from services.users.models import UpdateProfile
+from services.users.profile_table import Sealing
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb.type_defs import WriteRequestTypeDef
@@ -135,6 +137,7 @@ async def _prepare(backend: Backend) -> BenchStack:
     async with (
         get_session().create_client("cognito-idp", **options) as cognito,
         get_session().create_client("dynamodb", **options) as db,
+        get_session().create_client("kms", **options) as kms,
     ):
         reader = await _signed_in_claims(cognito, outputs)
         writer = await _signed_in_claims(cognito, outputs)
@@ -144,8 +147,9 @@ async def _prepare(backend: Backend) -> BenchStack:
             await db.put_item(TableName=outputs.table_name, Item=order_item(order))
             order_ids.append(order.order_id)
         change = UpdateProfile(version=0, name="Reader", phone="+4915112345678")
+        sealing = Sealing(FieldSealer(outputs.pii_key_arn), kms)
         await profile_table.update_profile(
-            db, outputs.table_name, reader["sub"], change, now=utc_now()
+            db, outputs.table_name, reader["sub"], change, sealing, now=utc_now()
         )
     return BenchStack(
         backend=backend,

@@ -22,8 +22,8 @@ from stacks.bundle_contents import endpoints_of, model_without_documentation
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a conventional function of the same endpoints ships: boto3, pydantic, Powertools with
-# its tracer extra (the X-Ray SDK).
-BASELINE_REQUIREMENTS = ("aws-lambda-powertools[tracer]", "boto3", "pydantic")
+# its tracer extra (the X-Ray SDK), and cryptography to open the profile's sealed fields.
+BASELINE_REQUIREMENTS = ("aws-lambda-powertools[tracer]", "boto3", "pydantic", "cryptography")
 
 
 def canonical(name: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 from urllib.parse import unquote
 
 import msgspec
-from aiohttp import hdrs, web
+from aiohttp import hdrs, web, web_urldispatcher
 
 from emulator.api_docs import add_api_docs
 from emulator.function_pool import ACCOUNT_ID, FunctionError
@@ -107,6 +107,7 @@ class _Gateway:
     settings: GatewaySettings
 
 
+_CONTINUE: Final = web_urldispatcher._default_expect_handler
 _GATEWAY: Final = web.AppKey("gateway", _Gateway)
 
 
@@ -123,8 +124,17 @@ def build_gateway(
     app[_GATEWAY] = _Gateway(RouteTable(routes), pools, authorizer, settings or GatewaySettings())
     add_api_docs(app, routes)  # GET /openapi.json and /docs, matched before the API's routes
     # [\s\S], not `.`: a path with an encoded line break is API Gateway's to route, too.
-    app.router.add_route("*", "/{tail:[\\s\\S]*}", _handle)
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", _handle, expect_handler=_expect_continue)
     return app
+
+
+async def _expect_continue(request: web.Request) -> None:
+    """Answer ``Expect: 100-continue``; ignore any other expectation, as RFC 9110 allows.
+
+    aiohttp's default refuses an unknown one with a bare-text 417 no route documents.
+    """
+    if request.headers.get("expect", "").lower() == "100-continue":
+        await _CONTINUE(request)
 
 
 async def serve_gateway(

@@ -1,4 +1,5 @@
-"""Count the DynamoDB operations functions ask moto for, so a test can refuse a Scan.
+"""Count the DynamoDB and KMS operations functions ask moto for, so a test can refuse a Scan,
+or a KMS call on a warm request.
 
 Lambda's runtime sets ``AWS_EXECUTION_ENV`` (the function pool does too) and botocore names it in
 every request's User-Agent (``exec-env/AWS_Lambda_python3.13``): a request that carries it came
@@ -27,17 +28,20 @@ _PATCH_LOCK = threading.Lock()
 
 
 def count_function_operations() -> None:
-    """Make moto count the DynamoDB requests functions send, by operation; idempotent."""
+    """Make moto count the DynamoDB and KMS requests functions send, by operation; idempotent."""
     from moto.dynamodb.responses import DynamoHandler
+    from moto.kms.responses import KmsResponse
 
     with _PATCH_LOCK:
-        call_action = DynamoHandler.call_action
-        if not getattr(call_action, "_emulator_counted", False):
-            DynamoHandler.call_action = _counted(call_action)  # type: ignore[method-assign]
+        for handler in (DynamoHandler, KmsResponse):
+            call_action = handler.call_action
+            if not getattr(call_action, "_emulator_counted", False):
+                handler.call_action = _counted(call_action)  # type: ignore[method-assign]
 
 
 def function_operations(endpoint_url: str) -> Counter[str]:
-    """How many requests of each DynamoDB operation functions sent to the moto at this URL."""
+    """How many requests of each DynamoDB or KMS operation functions sent to the moto at this
+    URL (their names do not overlap: ``GetItem``, ``Decrypt``)."""
     host = urlsplit(endpoint_url).netloc
     with _COUNTS_LOCK:
         return Counter(
@@ -69,7 +73,8 @@ def _counted(call_action: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(call_action, updated=())
     def counted(handler: Any, *args: Any, **kwargs: Any) -> Any:
         headers = handler.headers
-        # JSON protocol: the operation is the target's suffix, e.g. DynamoDB_20120810.Scan.
+        # JSON protocol: the operation is the target's suffix, e.g. DynamoDB_20120810.Scan,
+        # TrentService.Decrypt.
         operation = str(headers.get("X-Amz-Target", "")).rpartition(".")[2]
         record(operation, str(headers.get("User-Agent", "")), str(headers.get("Host", "")))
         return call_action(handler, *args, **kwargs)

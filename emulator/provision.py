@@ -23,6 +23,7 @@ from libs.resources.events import (
     EventRule,
 )
 from libs.resources.functions import FUNCTIONS
+from libs.resources.keys import PII_KEY, KeyDeclaration
 from libs.resources.naming import named_failure_queue, named_queue, resource_name
 from libs.resources.table import MAIN_TABLE, TableDeclaration
 from libs.resources.user_pool import USER_POOL, UserPoolDeclaration
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_events import EventBridgeClient
+    from types_aiobotocore_kms import KMSClient
     from types_aiobotocore_sqs import SQSClient
     from types_aiobotocore_sqs.literals import QueueAttributeNameType
 
@@ -79,13 +81,22 @@ async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> St
         session.create_client("cognito-idp", **options) as cognito,
         session.create_client("events", **options) as events,
         session.create_client("sqs", **options) as sqs,
+        session.create_client("kms", **options) as kms,
     ):
-        table_name, (pool_id, client_id), bus_name, addresses, _ = await asyncio.gather(
+        (
+            table_name,
+            (pool_id, client_id),
+            bus_name,
+            addresses,
+            _,
+            pii_key_arn,
+        ) = await asyncio.gather(
             _table(dynamodb, MAIN_TABLE, resource_name(TABLE_NAME, name_suffix)),
             _user_pool(cognito, pool),
             _event_bus(events, resource_name(EVENT_BUS.name, name_suffix)),
             _consumer_queues(sqs, queues),
             _failure_queues(sqs, failure_queues),
+            _key(kms, PII_KEY, resource_name(PII_KEY.alias, name_suffix)),
         )
         await _route_events(events, sqs, bus_name, addresses, rules)
     return StackOutputs(
@@ -97,6 +108,7 @@ async def provision(endpoint_url: str, region: str, name_suffix: str = "") -> St
         region=region,
         aws_endpoint_url=endpoint_url,
         name_suffix=name_suffix,
+        pii_key_arn=pii_key_arn,
     )
 
 
@@ -122,6 +134,7 @@ def function_environment(outputs: StackOutputs) -> dict[str, str]:
         config.EVENT_BUS_NAME: outputs.event_bus_name,
         config.USER_POOL_ID: outputs.user_pool_id,
         config.USER_POOL_CLIENT_ID: outputs.user_pool_client_id,
+        config.PII_KEY_ARN: outputs.pii_key_arn,
         # botocore sends every service to this endpoint, so handlers need no emulator code.
         "AWS_ENDPOINT_URL": outputs.aws_endpoint_url,
         "AWS_REGION": outputs.region,
@@ -173,6 +186,18 @@ async def _table(client: DynamoDBClient, table: TableDeclaration, name: str) -> 
             TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
         )
     return name
+
+
+async def _key(kms: KMSClient, key: KeyDeclaration, alias: str) -> str:
+    """The ARN of the symmetric key under ``alias/<alias>``, created (rotating yearly) if new."""
+    try:
+        return (await kms.describe_key(KeyId=f"alias/{alias}"))["KeyMetadata"]["Arn"]
+    except kms.exceptions.NotFoundException:
+        pass
+    created = (await kms.create_key(Description=key.description))["KeyMetadata"]
+    await kms.enable_key_rotation(KeyId=created["KeyId"])
+    await kms.create_alias(AliasName=f"alias/{alias}", TargetKeyId=created["KeyId"])
+    return created["Arn"]
 
 
 async def _user_pool(

@@ -25,14 +25,30 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    """An OpenAPI link: how a success answer's values feed another operation.
+
+    ``parameters`` and ``request_body`` hold runtime expressions such as
+    ``$response.body#/orderId``; clients and the stateful tests follow them.
+    """
+
+    name: str
+    operation_id: str
+    description: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    request_body: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Success:
-    """The success answer of a route: status, body Struct (None: no body) and headers."""
+    """The success answer of a route: status, body Struct (None: no body), headers, links."""
 
     status: int
     description: str
     body: type | None = None
     example: Any = None
     headers: tuple[Header, ...] = ()
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_events import EventBridgeClient
+    from types_aiobotocore_kms import KMSClient
     from types_aiobotocore_sqs import SQSClient
 
 
@@ -121,6 +122,11 @@ class AwsClients:
     async def cognito(self) -> CognitoIdentityProviderClient:
         """The Cognito user pools client."""
         client: CognitoIdentityProviderClient = await self._client("cognito-idp")
+        return client
+
+    async def kms(self) -> KMSClient:
+        """The KMS client."""
+        client: KMSClient = await self._client("kms")
         return client
 
     async def sqs(self) -> SQSClient:

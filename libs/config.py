@@ -22,6 +22,8 @@ FLAGS_ENVIRONMENT = "FEATURE_FLAGS_ENVIRONMENT"
 FLAGS_PROFILE = "FEATURE_FLAGS_PROFILE"
 # The secret CloudFront sends as X-Origin-Verify; set only where CloudFront fronts the API.
 ORIGIN_VERIFY_SECRET_ARN = "ORIGIN_VERIFY_SECRET_ARN"  # noqa: S105 (a variable name)
+# The KMS key whose data keys seal personal fields; set for the functions that read or write them.
+PII_KEY_ARN = "PII_KEY_ARN"
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
@@ -40,6 +42,7 @@ class Settings(msgspec.Struct, frozen=True):
     flags_environment: str = ""
     flags_profile: str = ""
     origin_verify_secret_arn: str = ""
+    pii_key_arn: str = ""
 
 
 @cache
@@ -56,4 +59,5 @@ def settings() -> Settings:
         flags_environment=env.get(FLAGS_ENVIRONMENT, ""),
         flags_profile=env.get(FLAGS_PROFILE, ""),
         origin_verify_secret_arn=env.get(ORIGIN_VERIFY_SECRET_ARN, ""),
+        pii_key_arn=env.get(PII_KEY_ARN, ""),
     )

@@ -26,6 +26,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from libs import json_patterns
 from libs.caller import caller_of
 from libs.config import settings
 from libs.container_loop import snapshot_hooks
@@ -52,7 +53,7 @@ RouteHandler = TypeVar("RouteHandler", bound=Callable[..., Awaitable[Response[st
 T = TypeVar("T")
 
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_CORRELATION_ID = re.compile(json_patterns.CORRELATION_ID)
 # AWS error codes that mean "try again shortly": answered 503 with Retry-After, not 500.
 _RETRYABLE_CODES = frozenset(
     {
@@ -225,6 +226,10 @@ class HttpFunction(LambdaFunction):
         ):
             pass  # written when the block ends
 
+    def log_context(self, **keys: str) -> None:
+        """Add ``keys`` (``order_id=...``) to every later log line of the request being handled."""
+        self.logger.append_keys(**keys)
+
     @property
     def correlation_id(self) -> str | None:
         """The correlation id of the request being handled."""
@@ -241,6 +246,9 @@ class HttpFunction(LambdaFunction):
         correlation_id = supplied if _SAFE_CORRELATION_ID.match(supplied) else request_id
         self._correlation_id = correlation_id
         self.logger.set_correlation_id(correlation_id)
+        user_id = _verified_user_id(event)
+        if user_id:  # every line of an authenticated request names its user
+            self.log_context(user_id=user_id)
         try:
             async with asyncio.timeout(_time_budget(context)):
                 refusal = await self._origin.refusal(event, correlation_id)
@@ -278,6 +286,14 @@ def _dependency_timeout() -> DependencyTimeout:
         "A dependency did not answer in time; retry shortly",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
+
+
+def _verified_user_id(event: dict[str, Any]) -> str | None:
+    """The ``sub`` of the JWT the gateway verified, if the route is protected."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) else None
 
 
 def _time_budget(context: LambdaContext) -> float | None:

@@ -7,6 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -27,6 +28,8 @@ from libs.problems import (
 JSON_CONTENT_TYPE = "application/json"
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _FIELD_IN_REASON = re.compile(r"(?:unknown|required) field `(?P<field>[^`]+)`")
+_GOT_FLOAT = "got `float`"
+_INT64 = 2**63
 
 
 def invalid_params(error: msgspec.ValidationError, *, prefix: str = "") -> list[InvalidParam]:
@@ -72,7 +75,14 @@ def decode_body[T](event: APIGatewayProxyEventV2, model: type[T]) -> T:
         ) from error
     refuse_duplicate_members(data)
     try:
-        return msgspec.json.decode(data, type=model)
+        try:
+            return msgspec.json.decode(data, type=model)
+        except msgspec.ValidationError as error:
+            if _GOT_FLOAT not in str(error):
+                raise
+            # JSON Schema's integer is any number without a fraction, so 2.0 is one: read
+            # integral numbers as ints, then validate again (the usual body never gets here).
+            return msgspec.convert(_INTEGRAL_AS_INT.decode(data), type=model)
     except msgspec.ValidationError as error:
         raise ValidationFailed(
             "The body does not match the schema", invalid_params=invalid_params(error)
@@ -81,6 +91,20 @@ def decode_body[T](event: APIGatewayProxyEventV2, model: type[T]) -> T:
         raise MalformedJson(f"The body is not valid JSON: {error}") from error
     except RecursionError as error:
         raise MalformedJson("The body nests arrays or objects too deeply") from error
+
+
+def integral_as_int(literal: str) -> int | float:
+    """A JSON number with a fraction or exponent: an int when its value is a whole number.
+
+    Only values an int64 holds are converted, so ``1e999999`` costs nothing and stays a float.
+    """
+    try:
+        value = Decimal(literal)
+    except InvalidOperation:
+        return float(literal)
+    if value.is_finite() and value == value.to_integral_value() and abs(value) < _INT64:
+        return int(value)
+    return float(literal)
 
 
 def refuse_duplicate_members(data: bytes) -> None:
@@ -149,3 +173,6 @@ def problem_response(problem: Problem, headers: Mapping[str, str] | None = None)
         body=msgspec.json.encode(problem).decode(),
         headers=dict(headers or {}),
     )
+
+
+_INTEGRAL_AS_INT = msgspec.json.Decoder(float_hook=integral_as_int)

@@ -178,3 +178,14 @@ class OrderingPaused(ProblemError):
 
     status, slug, title = 503, "ordering-paused", "Ordering paused"
     planned = True
+
+
+class OrderRefused(ValidationFailed):
+    """An order valid by the schema that the catalog or the order rules refuse.
+
+    A product the catalog lacks or a line naming one twice, products priced in different
+    currencies, or more lines than the ``orders`` feature flag allows now; ``invalidParams``
+    names each offending field.
+    """
+
+    status, slug, title = 422, "order-refused", "Order refused"

@@ -34,6 +34,14 @@ class QueueFunction(LambdaFunction):
         self._handle_message = func
         return func
 
+    def log_context(self, **keys: str | None) -> None:
+        """Add ``keys`` to every later log line of the message being handled (None: left out).
+
+        Messages of a batch run concurrently, each in a task of its own: the keys live in the
+        task's context (Powertools' thread-safe keys are a ContextVar), not in the logger's.
+        """
+        self.logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v is not None})
+
     async def handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Handle each message of an SQS batch; the ids of those that failed."""
         if self._handle_message is None:

@@ -6,10 +6,11 @@ import base64
 import binascii
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from libs import json_patterns
 from libs.problems import BadRequest
 from libs.resources.table import MAIN_TABLE
 
@@ -98,6 +99,25 @@ class Page[T](msgspec.Struct, frozen=True):
 
     items: list[T]
     next_cursor: str | None
+
+
+PageLimit = Annotated[int, msgspec.Meta(ge=1, le=100)]
+Cursor = Annotated[str, msgspec.Meta(pattern=json_patterns.CURSOR)]
+
+
+class PageQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """The query string of a listing: page size and where to continue.
+
+    An empty ``cursor`` (``?cursor=``, as a form or a generated client sends it) is no cursor:
+    the first page.
+    """
+
+    limit: PageLimit = 20
+    cursor: Cursor | None = None
+
+    def __post_init__(self) -> None:
+        if self.cursor == "":
+            self.cursor = None
 
 
 def encode_cursor(key: Mapping[str, Any]) -> str:

@@ -29,6 +29,8 @@ class StackOutputs(msgspec.Struct, frozen=True, rename="pascal", omit_defaults=T
     # Appended to every declared name when several stacks share one endpoint (the test suite
     # next to a running `just dev`); empty, and left out of the file, for the declared names.
     name_suffix: str = ""
+    # The key whose data keys seal personal fields (the security stack's output in AWS).
+    pii_key_arn: str = ""
     # The CA bundle that verifies an HTTPS emulator (`just dev --tls`); empty for AWS itself
     # and for a plain HTTP emulator.
     aws_ca_bundle: str = ""

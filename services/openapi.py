@@ -17,7 +17,8 @@ from typing import Any, Final
 
 import msgspec
 
-from libs.api_contract import Header, RouteContract
+from libs import json_patterns
+from libs.api_contract import Header, Link, RouteContract
 from libs.problems import (
     TYPE_BASE,
     BadRequest,
@@ -109,6 +110,7 @@ _EXAMPLE_DETAILS: Final[Mapping[str, str]] = {
     "service-unavailable": "A dependency is busy; retry shortly",
     "dependency-unavailable": "The table could not be reached; retry shortly",
     "dependency-timeout": "The table did not answer in time; retry shortly",
+    "order-refused": "The order cannot be priced",
     "ordering-paused": (
         "New orders are paused for now; existing orders can still be read and cancelled"
     ),
@@ -143,6 +145,7 @@ def openapi_document() -> dict[str, Any]:
     if set(by_route) != declared:
         unmatched = sorted(set(by_route) ^ declared)
         raise ValueError(f"routes without a contract or contracts without a route: {unmatched}")
+    _check_links(list(by_route.values()))
     schemas = _schema_components(by_route.values())
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
@@ -174,12 +177,20 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "RetryAfter": {
                     "description": "Seconds to wait before retrying",
-                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                    "schema": {"type": "string", "pattern": json_patterns.DECIMAL_DIGITS},
                 },
             },
             "examples": _problem_examples(),
         },
     }
+
+
+def _check_links(contracts: Iterable[RouteContract]) -> None:
+    operation_ids = {contract.operation_id for contract in contracts}
+    for contract in contracts:
+        for link in contract.success.links:
+            if link.operation_id not in operation_ids:
+                raise ValueError(f"{contract.route} links to an unknown {link.operation_id}")
 
 
 def document_bytes() -> bytes:
@@ -274,7 +285,21 @@ def _success(contract: RouteContract) -> dict[str, Any]:
                 "examples": {"example": {"value": _plain(success.example)}},
             }
         }
+    if success.links:
+        response["links"] = {link.name: _link(link) for link in success.links}
     return response
+
+
+def _link(link: Link) -> dict[str, Any]:
+    documented: dict[str, Any] = {
+        "operationId": link.operation_id,
+        "description": link.description,
+    }
+    if link.parameters:
+        documented["parameters"] = dict(link.parameters)
+    if link.request_body is not None:
+        documented["requestBody"] = link.request_body
+    return documented
 
 
 def _headers(headers: Iterable[Header]) -> dict[str, Any]:

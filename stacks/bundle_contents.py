@@ -16,6 +16,7 @@ interpreter running the script.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import gzip
 import json
 import os
@@ -66,7 +67,22 @@ _NEVER_SHIPPED = (
     # dateutil's own time-zone database, read only by dateutil.tz.gettz() for a zone the
     # system lacks: nothing shipped calls gettz (Powertools' feature flags, which do, are out).
     "dateutil/zoneinfo/dateutil-zoneinfo.tar.gz",
+    # cffi's Python side and pycparser generate bindings at build time: cryptography's compiled
+    # module loads only cffi's backend (``_cffi_backend``), which stays.
+    "cffi",
+    "pycparser",
 )
+# Dependencies only functions that seal or open personal fields import (libs/sealed_fields.py,
+# AES-GCM from cryptography; its Rust binding loads cffi's backend): shipped only in the bundles
+# of functions that call KMS, the one service they are needed for. Globs on the install's top.
+SEALING_DEPENDENCIES = (
+    "cryptography",
+    "cryptography-*.dist-info",
+    "_cffi_backend.*",
+    "cffi-*.dist-info",
+    "pycparser-*.dist-info",
+)
+SEALING_SERVICE = "kms"
 # Build inputs, type stubs and markers that wheels carry along: never imported.
 _NEVER_SHIPPED_SUFFIXES = (".pyi", ".pyx", ".pxd", ".pxi", ".c", ".h")
 _NEVER_SHIPPED_NAMES = ("py.typed",)
@@ -93,6 +109,7 @@ TRIMMING_RULES = repr(
         _NEVER_SHIPPED_NAMES,
         _INSTALL_RECORDS,
         MODEL_DOCUMENTATION_KEYS,
+        SEALING_DEPENDENCIES,
     )
 )
 
@@ -300,7 +317,7 @@ def assemble_bundle(
     shutil.copytree(
         install,
         output,
-        ignore=_botocore_data_filter(install, aws_services),
+        ignore=_install_filter(install, aws_services),
         copy_function=_link_or_copy,
         dirs_exist_ok=True,
     )
@@ -336,6 +353,22 @@ def _link_or_copy(source: str, destination: str) -> Any:
 
 def _code_ignore() -> Callable[[str, list[str]], Iterable[str]]:
     return shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+
+
+def _install_filter(
+    site: Path, services: Sequence[str]
+) -> Callable[[str, list[str]], Iterable[str]]:
+    """What of the install a function calling ``services`` does not get: other services'
+    botocore data, and the sealing dependencies unless it calls KMS."""
+    botocore_data = _botocore_data_filter(site, services)
+    sealing = () if SEALING_SERVICE in services else SEALING_DEPENDENCIES
+
+    def ignore(directory: str, names: list[str]) -> Iterable[str]:
+        if Path(directory) == site and sealing:
+            return [n for n in names if any(fnmatch.fnmatch(n, glob) for glob in sealing)]
+        return botocore_data(directory, names)
+
+    return ignore
 
 
 def _botocore_data_filter(

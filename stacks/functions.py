@@ -36,6 +36,7 @@ from libs import config
 from libs.resources.environments import EnvironmentDeclaration
 from libs.resources.events import CONSUMER_QUEUES, EVENTS
 from libs.resources.functions import FUNCTIONS, FunctionDeclaration, StreamSource
+from libs.resources.keys import PII_KMS_CONTEXT
 from libs.resources.metrics import metrics_namespace
 from libs.resources.slo import ALARMS, SLO
 from libs.resources.table import MAIN_TABLE
@@ -64,6 +65,7 @@ class Resources:
     table: dynamodb.TableV2
     index_arns: list[str]
     data_key: kms.IKey
+    pii_key: kms.IKey  # seals personal fields (libs/sealed_fields.py)
     event_bus: events.IEventBus
     user_pool: cognito.IUserPool
     user_pool_client: cognito.IUserPoolClient
@@ -232,6 +234,7 @@ class ServiceFunction(Construct):
                 **_channel_environment(declaration, environment),
                 **_flags_environment(declaration, resources.flags),
                 **_origin_environment(declaration, resources.origin_secret),
+                **_pii_environment(declaration, resources.pii_key),
             },
             description=f"{environment.stack_prefix} {declaration.service}",
         )
@@ -371,6 +374,20 @@ def _grant_declared_access(
             # SMS to a phone number has no ARN to name: the one documented "*" besides X-Ray.
             role.add_to_policy(iam.PolicyStatement(actions=list(access.actions), resources=["*"]))
             nag.accept(role, "IAM5", SMS_REASON, applies_to=["Resource::*"])
+        elif access.service == "kms":
+            # Only data keys made for personal fields: the KMS context the sealer always sends.
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=list(access.actions),
+                    resources=[resources.pii_key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            f"kms:EncryptionContext:{name}": value
+                            for name, value in PII_KMS_CONTEXT.items()
+                        }
+                    },
+                )
+            )
         elif access.service == "appconfigdata":
             role.add_to_policy(
                 iam.PolicyStatement(
@@ -439,6 +456,13 @@ def _origin_environment(
     if origin_secret is None or "secretsmanager" not in declaration.aws_services:
         return {}
     return {config.ORIGIN_VERIFY_SECRET_ARN: origin_secret.secret_arn}
+
+
+def _pii_environment(declaration: FunctionDeclaration, pii_key: kms.IKey) -> dict[str, str]:
+    """The personal-fields key's ARN, for the functions that seal or open those fields."""
+    if "kms" not in declaration.aws_services:
+        return {}
+    return {config.PII_KEY_ARN: pii_key.key_arn}
 
 
 def uses_snap_start(declaration: FunctionDeclaration, environment: EnvironmentDeclaration) -> bool:

@@ -1,5 +1,9 @@
 """Security stack: the customer-managed KMS keys and the AWS WAF web ACLs.
 
+Three keys: the table's (DynamoDB uses it for the functions), the queues' and topics', and the
+personal-fields key (``PiiKey``), the one functions call themselves: its data keys seal the
+personal fields of user profiles (``libs/sealed_fields.py``).
+
 WAF decision. AWS WAF cannot be associated with an API Gateway HTTP API. The seed's WAF
 requirement is met in two places instead:
 - the Cognito user pool gets a regional web ACL (rate limit per IP, AWS managed common and
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -22,6 +26,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from libs.resources.environments import EnvironmentDeclaration
+from libs.resources.keys import PII_KEY
 
 # Service principals that write into queues and topics encrypted with the messaging key.
 _MESSAGING_SERVICES = ("events.amazonaws.com", "cloudwatch.amazonaws.com", "budgets.amazonaws.com")
@@ -56,6 +61,17 @@ class SecurityStack(Stack):
             removal_policy=removal,
             pending_window=Duration.days(30 if environment.retain_data else 7),
         )
+        # Its own key, so its use is audited apart and granted only to the functions that seal
+        # or open personal fields; yearly rotation keeps the old material for old data keys.
+        self.pii_key = kms.Key(
+            self,
+            PII_KEY.logical_id,
+            description=f"{environment.stack_prefix}: {PII_KEY.description}",
+            enable_key_rotation=True,
+            removal_policy=removal,
+            pending_window=Duration.days(30 if environment.retain_data else 7),
+        )
+        CfnOutput(self, "PiiKeyArn", value=self.pii_key.key_arn)
         for service in _MESSAGING_SERVICES:
             # Key policies are the one place a "*" resource means "this key".
             self.messaging_key.add_to_resource_policy(

@@ -117,6 +117,7 @@ def add_system(
             table=database.table,
             index_arns=database.index_arns,
             data_key=security.data_key,
+            pii_key=security.pii_key,
             event_bus=events.bus,
             user_pool=cognito.user_pool,
             user_pool_client=cognito.client,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_events import EventBridgeClient
+    from types_aiobotocore_kms import KMSClient
     from types_aiobotocore_sqs import SQSClient
 
 
@@ -49,4 +50,11 @@ async def sqs(stack: SystemUnderTest) -> AsyncIterator[SQSClient]:
 async def events(stack: SystemUnderTest) -> AsyncIterator[EventBridgeClient]:
     """An EventBridge client on the system under test."""
     async with get_session().create_client("events", **client_options(stack)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def kms(stack: SystemUnderTest) -> AsyncIterator[KMSClient]:
+    """A KMS client on the system under test."""
+    async with get_session().create_client("kms", **client_options(stack)) as client:
         yield client

@@ -22,6 +22,7 @@ from emulator.local_system import LocalSystem
 from emulator.provision import STREAM_FAILURE_QUEUES, TABLE_NAME
 from emulator.seed import seed_demo_data
 from libs.resources.events import CONSUMER_QUEUES, EVENT_BUS, RULES
+from libs.resources.keys import PII_KEY
 from libs.resources.naming import named_queue, resource_name
 from libs.stack_outputs import StackOutputs, stage_outputs
 from tests.suite_target import target
@@ -108,6 +109,7 @@ async def remove_stack(outputs: StackOutputs) -> None:
         session.create_client("cognito-idp", **options) as cognito,
         session.create_client("events", **options) as events,
         session.create_client("sqs", **options) as sqs,
+        session.create_client("kms", **options) as kms,
     ):
         bus = outputs.event_bus_name
         for rule in RULES:
@@ -131,6 +133,9 @@ async def remove_stack(outputs: StackOutputs) -> None:
             await cognito.delete_user_pool(UserPoolId=outputs.user_pool_id)
         with contextlib.suppress(ClientError):
             await dynamodb.delete_table(TableName=resource_name(TABLE_NAME, suffix))
+        with contextlib.suppress(ClientError):
+            await kms.delete_alias(AliasName=f"alias/{resource_name(PII_KEY.alias, suffix)}")
+            await kms.schedule_key_deletion(KeyId=outputs.pii_key_arn, PendingWindowInDays=7)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
-"""Users, conventionally: GET /users/me reads the Cognito account, then the stored profile."""
+"""Users, conventionally: GET /users/me reads the Cognito account, then the stored profile,
+and opens its sealed fields as ours does (KMS Decrypt of the data key, cached; AES-GCM)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import time
 from typing import Any
@@ -13,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -24,9 +28,30 @@ app = APIGatewayHttpResolver()
 _config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 dynamodb = boto3.client("dynamodb", config=_config)
 cognito = boto3.client("cognito-idp", config=_config)
+kms = boto3.client("kms", config=_config)
 TABLE = os.environ["TABLE_NAME"]
 USER_POOL_ID = os.environ["USER_POOL_ID"]
 _deserializer = TypeDeserializer()
+SEALED_FIELDS = ("name", "phone", "address")
+_opened_keys: dict[bytes, bytes] = {}  # data keys by their encrypted form, for the container
+
+
+def _opened(user_id: str, field: str, sealed: Any) -> Any:
+    """A sealed field's value (the format of libs/sealed_fields.py); a plain value as it is."""
+    if not isinstance(sealed, dict):
+        return sealed
+    encrypted = base64.b64decode(sealed["encryptedKey"])
+    key = _opened_keys.get(encrypted)
+    if key is None:
+        key = kms.decrypt(
+            CiphertextBlob=encrypted,
+            KeyId=sealed["keyId"],
+            EncryptionContext={"purpose": "personal-fields"},
+        )["Plaintext"]
+        _opened_keys[encrypted] = key
+    associated = b"".join(len(p).to_bytes(4, "big") + p for p in (user_id.encode(), field.encode()))
+    nonce, ciphertext = (base64.b64decode(sealed[k]) for k in ("nonce", "ciphertext"))
+    return json.loads(AESGCM(key).decrypt(nonce, ciphertext, associated))
 
 
 class Model(BaseModel):
@@ -68,6 +93,9 @@ def get_me() -> Response[str]:
     key = {"PK": {"S": f"USER#{user_id}"}, "SK": {"S": "PROFILE"}}
     item = dynamodb.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item")
     stored = {k: _deserializer.deserialize(v) for k, v in item.items()} if item else {}
+    for field in SEALED_FIELDS:
+        if field in stored:
+            stored[field] = _opened(user_id, field, stored[field])
     profile = Profile(
         user_id=user_id,
         email=attributes.get("email", ""),

@@ -85,6 +85,9 @@ def _table(*actions: str) -> AwsAccess:
 # container to refuse requests that bypassed it; elsewhere they never call Secrets Manager.
 _ORIGIN_SECRET = AwsAccess("secretsmanager", ("secretsmanager:GetSecretValue",))
 # The feature flags, from AppConfig (where deployed; the declared defaults otherwise).
+# The personal-fields key (keys.PII_KEY): the users function seals and opens, the consumer opens.
+_SEAL_PERSONAL_FIELDS = AwsAccess("kms", ("kms:GenerateDataKey", "kms:Decrypt"))
+_OPEN_PERSONAL_FIELDS = AwsAccess("kms", ("kms:Decrypt",))
 _FEATURE_FLAGS = AwsAccess(
     "appconfigdata", ("appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration")
 )
@@ -127,6 +130,7 @@ FUNCTIONS: dict[str, FunctionDeclaration] = {
                 AwsAccess(
                     "cognito-idp", ("cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser")
                 ),
+                _SEAL_PERSONAL_FIELDS,
                 _ORIGIN_SECRET,
             ),
         ),
@@ -145,6 +149,7 @@ FUNCTIONS: dict[str, FunctionDeclaration] = {
                 AwsAccess("cognito-idp", ("cognito-idp:AdminGetUser",)),
                 AwsAccess("sesv2", ("ses:SendEmail",)),
                 AwsAccess("sns", ("sns:Publish",)),
+                _OPEN_PERSONAL_FIELDS,  # the phone, for SMS
             ),
         ),
         FunctionDeclaration(

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from typing import Final
 
 import msgspec
+
+from libs.json_patterns import requiring
+
+# The symbols Cognito counts for RequireSymbols (its documentation lists them), as a class.
+COGNITO_SYMBOLS: Final = r"""[\^$*.\[\]{}()?"!@#%&/\\,><':;|_~`=+ -]"""
+# Cognito's limit on any password, whatever the policy (its API model's maximum).
+MAXIMUM_PASSWORD_LENGTH: Final = 256
 
 
 class PasswordPolicy(msgspec.Struct, frozen=True):
@@ -25,8 +33,12 @@ class PasswordPolicy(msgspec.Struct, frozen=True):
         unmet = []
         if len(password) < self.minimum_length:
             unmet.append(f"at least {self.minimum_length} characters")
-        unmet += [name for name, found in self._classes() if not any(map(found, password))]
+        unmet += [name for name, found in self._classes() if not re.search(found, password)]
         return unmet
+
+    def pattern(self) -> str:
+        """The classes as one regular expression (with ``minimum_length``, the whole policy)."""
+        return requiring(*(found for _, found in self._classes()))
 
     def description(self) -> str:
         """The policy in one sentence, for the API's documentation of a new password."""
@@ -37,12 +49,13 @@ class PasswordPolicy(msgspec.Struct, frozen=True):
             text += f", with {listed}{classes[-1]}"
         return text
 
-    def _classes(self) -> list[tuple[str, Callable[[str], bool]]]:
-        declared: list[tuple[bool, str, Callable[[str], bool]]] = [
-            (self.require_uppercase, "an uppercase letter", str.isupper),
-            (self.require_lowercase, "a lowercase letter", str.islower),
-            (self.require_digits, "a digit", str.isdigit),
-            (self.require_symbols, "a symbol", lambda c: not c.isalnum()),
+    def _classes(self) -> list[tuple[str, str]]:
+        # Cognito's classes: Basic Latin letters and digits, and its list of symbols.
+        declared = [
+            (self.require_uppercase, "an uppercase letter", "[A-Z]"),
+            (self.require_lowercase, "a lowercase letter", "[a-z]"),
+            (self.require_digits, "a digit", "[0-9]"),
+            (self.require_symbols, "a symbol", COGNITO_SYMBOLS),
         ]
         return [(name, found) for required, name, found in declared if required]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libs.api_contract import Header, RouteContract, Success
+from libs.api_contract import Header, Link, RouteContract, Success
 from libs.problems import (
     Conflict,
     Forbidden,
@@ -94,6 +94,14 @@ CONTRACTS = (
                 token_type=_TOKEN_TYPE,
             ),
             headers=(_NO_STORE,),
+            links=(
+                Link(
+                    name="RefreshTokens",
+                    operation_id="refreshTokens",
+                    description="New access and id tokens from the refresh token",
+                    request_body={"refreshToken": "$response.body#/refreshToken"},
+                ),
+            ),
         ),
     ),
     RouteContract(

@@ -6,38 +6,33 @@ from typing import Annotated
 
 import msgspec
 
-from libs.resources.user_pool import USER_POOL
+from libs import json_patterns
+from libs.resources.user_pool import MAXIMUM_PASSWORD_LENGTH, USER_POOL
 
 # Cognito's Username is at most 128 characters (its API model), and the email is the username
 # here: a longer address could never register, so it is refused as invalid input instead.
-# Control characters never reach Cognito either: they are a 422 naming `email`, not a 500.
-_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
-Email = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=3,
-        max_length=128,
-        pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$",
-    ),
-]
+Email = Annotated[str, msgspec.Meta(min_length=6, max_length=128, pattern=json_patterns.EMAIL)]
 # Cognito's password limit; the policy's own rules are checked separately, to name what is unmet.
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-# A password being set: its schema states the pool's policy. Decoding checks Cognito's limit
-# only: the policy check refuses a short password with a 422 naming every unmet rule, where
-# msgspec's own refusal would name the length alone.
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAXIMUM_PASSWORD_LENGTH)]
+# A password being set: its schema states the pool's policy (length and pattern), derived from
+# the one declaration. Decoding checks Cognito's limit only: the policy check
+# (accounts.check_password, same rules) refuses a weak password with a 422 naming every unmet
+# rule, where msgspec's own refusal would name the first alone.
 _POLICY = USER_POOL.password_policy
 NewPassword = Annotated[
     str,
     msgspec.Meta(
-        max_length=256,
+        max_length=MAXIMUM_PASSWORD_LENGTH,
         description=_POLICY.description(),
-        extra_json_schema={"minLength": _POLICY.minimum_length},
+        extra_json_schema={"minLength": _POLICY.minimum_length, "pattern": _POLICY.pattern()},
     ),
 ]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^\S+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=json_patterns.CODE)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=json_patterns.NOT_BLANK)]
 # Cognito's refresh tokens are encrypted JWTs of about 1,800 characters.
-RefreshToken = Annotated[str, msgspec.Meta(min_length=1, max_length=8192, pattern=r"^\S+$")]
+RefreshToken = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=8192, pattern=json_patterns.TOKEN)
+]
 
 
 class _Request(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):

@@ -36,6 +36,8 @@ class RelayFunction(LambdaFunction):
                 "records": len(records),
                 "published": relayed.published,
                 "resume_from": relayed.resume_from,
+                # How a request's events are found here: the ids of the requests behind them.
+                "correlation_ids": list(relayed.correlation_ids),
             },
         )
         self.metrics.add_metric(name=EVENTS_RELAYED.name, unit="Count", value=relayed.published)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 
+from libs.single_table import PageQuery
+
 Channel = Literal["email", "sms"]
-Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
 
 
 class Preferences(msgspec.Struct, kw_only=True):
@@ -46,11 +47,8 @@ class ProcessedMarker(msgspec.Struct, rename="camel", kw_only=True):
     duplicates: int = 0  # repeated deliveries seen since (at least once means some will come)
 
 
-class NotificationQuery(msgspec.Struct, forbid_unknown_fields=True):
+class NotificationQuery(PageQuery, forbid_unknown_fields=True):
     """The query string of GET /notifications."""
-
-    limit: Limit = 20
-    cursor: str | None = None
 
 
 class NotificationPage(msgspec.Struct, rename="camel"):

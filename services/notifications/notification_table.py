@@ -1,4 +1,5 @@
-"""Notifications' access to the single table: notifications, processed markers, profiles (read).
+"""Notifications' access to the single table: notifications and processed markers (what they
+read of profiles is in ``recipients``).
 
 Their keys are in ``libs.table_keys`` (``notification_key``, ``marker_key``).
 """
@@ -6,8 +7,6 @@ Their keys are in ``libs.table_keys`` (``notification_key``, ``marker_key``).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-import msgspec
 
 from libs.single_table import Item, Page, from_item, query_page, to_item
 from libs.table_keys import (
@@ -17,11 +16,10 @@ from libs.table_keys import (
     as_key,
     marker_key,
     notification_key,
-    profile_key,
     user_partition,
 )
 from libs.transactions import ConditionFailed, transact_write
-from services.notifications.models import Notification, ProcessedMarker, Recipient
+from services.notifications.models import Notification, ProcessedMarker
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -29,30 +27,6 @@ if TYPE_CHECKING:
 _BATCH_WRITE_LIMIT = 25
 # Where store_notification puts the conditional marker.
 MARKER_ITEM = 0
-
-
-class UnreadableProfile(Exception):
-    """The user's profile item does not hold preferences this service can trust."""
-
-
-async def recipient(db: DynamoDBClient, table: str, user_id: str) -> Recipient:
-    """The user's channel preferences and phone (the defaults when they saved no profile).
-
-    Malformed preferences raise UnreadableProfile: guessing could message someone who opted out.
-    """
-    response = await db.get_item(
-        TableName=table,
-        Key=as_key(profile_key(user_id)),
-        ProjectionExpression="preferences, phone",
-        ConsistentRead=True,
-    )
-    item = response.get("Item")
-    if item is None:
-        return Recipient()
-    try:
-        return from_item(item, Recipient)
-    except msgspec.ValidationError as error:
-        raise UnreadableProfile(f"the profile of {user_id} is malformed: {error}") from error
 
 
 async def is_processed(db: DynamoDBClient, table: str, event_id: str) -> bool:

@@ -14,7 +14,7 @@ from libs.domain_events import (
     UserRegistered,
     utc_now,
 )
-from services.notifications import notification_table
+from services.notifications import notification_table, recipients
 from services.notifications.channels import Channels, Delivery
 from services.notifications.models import Channel, Notification, ProcessedMarker, Recipient
 
@@ -84,7 +84,11 @@ def deliveries(
 
 
 async def handle_event(
-    db: DynamoDBClient, table: str, channels: Channels, event: DomainEvent
+    db: DynamoDBClient,
+    table: str,
+    channels: Channels,
+    event: DomainEvent,
+    phones: recipients.PhoneOpener,
 ) -> Outcome:
     """Notify the event's user once however often it is delivered (a deletion erases instead).
 
@@ -101,7 +105,7 @@ async def handle_event(
         await notification_table.store_notification(db, table, None, marker)
         return "erased"
     notification = compose(event)
-    recipient = await notification_table.recipient(db, table, notification.user_id)
+    recipient = await recipients.recipient(db, table, notification.user_id, phones)
     # Only a registration carries the address; otherwise the email channel looks it up.
     email = event.email if isinstance(event, UserRegistered) else None
     planned = deliveries(notification, recipient, email)

@@ -6,8 +6,9 @@ import uuid
 
 import msgspec
 
-from libs.api_contract import Header, RouteContract, Success
-from libs.problems import Conflict, NotFound, OrderingPaused
+from libs import json_patterns
+from libs.api_contract import Header, Link, RouteContract, Success
+from libs.problems import Conflict, NotFound, OrderingPaused, OrderRefused
 from services.orders.models import (
     ChangeStatus,
     LineRequest,
@@ -26,7 +27,7 @@ IDEMPOTENCY_KEY = Header(
         "Makes the order placement safe to retry: the same key with the same body answers the "
         "first order again (with `Idempotent-Replayed: true`); with another body it is a 409."
     ),
-    schema={"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+    schema={"type": "string", "pattern": json_patterns.IDEMPOTENCY_KEY},
 )
 _ADDRESS = ShippingAddress(
     name="Ada Lovelace",
@@ -64,8 +65,11 @@ CONTRACTS = (
         route="POST /orders",
         operation_id="placeOrder",
         description=(
-            "Prices come from the catalog, never from the client. The number of lines is capped "
-            "by the `orders.maxItemsPerOrder` feature flag (a 422 naming `items` beyond it). "
+            "Prices come from the catalog, never from the client. A product the catalog lacks, a "
+            "product listed twice or products priced in different currencies are a 422 "
+            "`order-refused` naming the line. The number of lines is capped by the "
+            "`orders.maxItemsPerOrder` feature flag (a 422 `order-refused` naming `items` "
+            "beyond it). "
             "While the `orders.enabled` feature flag is off, new orders are refused with a 503 "
             "`ordering-paused` and `Retry-After`; a retry with the `Idempotency-Key` of an order "
             "placed before still answers that order, and reading and cancelling go on."
@@ -73,7 +77,7 @@ CONTRACTS = (
         body=PlaceOrder,
         body_example=_PLACE,
         headers=(IDEMPOTENCY_KEY,),
-        problems=(Conflict, OrderingPaused),
+        problems=(OrderRefused, Conflict, OrderingPaused),
         notes={"503": "ordering is paused (`ordering-paused`), or a dependency is busy"},
         success=Success(
             status=201,
@@ -86,6 +90,20 @@ CONTRACTS = (
                     name="Idempotent-Replayed",
                     description="`true` when the order was placed by an earlier request",
                     schema={"type": "string", "enum": ["true"]},
+                ),
+            ),
+            links=(
+                Link(
+                    name="GetOrder",
+                    operation_id="getOrder",
+                    description="Read the order",
+                    parameters={"orderId": "$response.body#/orderId"},
+                ),
+                Link(
+                    name="ChangeOrderStatus",
+                    operation_id="changeOrderStatus",
+                    description="Move the order on (admins) or cancel it (its owner)",
+                    parameters={"orderId": "$response.body#/orderId"},
                 ),
             ),
         ),

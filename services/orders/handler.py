@@ -9,6 +9,7 @@ import re
 
 from aws_lambda_powertools.event_handler import Response
 
+from libs import json_patterns
 from libs.caller import caller_of
 from libs.config import settings
 from libs.flag_client import FlagClient
@@ -23,7 +24,7 @@ api = HttpFunction("orders")
 app = api.app
 flags = FlagClient.from_settings(settings())
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, as in the IETF draft
+_IDEMPOTENCY_KEY = re.compile(json_patterns.IDEMPOTENCY_KEY)
 _ORDER_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
@@ -55,6 +56,7 @@ async def place_order() -> Response[str]:
         db, settings().table_name, caller, request, key, api.correlation_id, flags=current.orders
     )
     order = placed.order
+    api.log_context(order_id=order.order_id)
     headers = {"Location": f"/orders/{order.order_id}"}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -79,6 +81,7 @@ async def list_orders() -> Response[str]:
 async def get_order(orderId: str) -> Response[str]:
     caller = caller_of(app.current_event)
     order_id = _checked_order_id(orderId)
+    api.log_context(order_id=order_id)
     db = await api.clients.dynamodb()
     order = await ordering.visible_order(db, settings().table_name, caller, order_id)
     return json_response(200, order)
@@ -88,6 +91,7 @@ async def get_order(orderId: str) -> Response[str]:
 async def change_status(orderId: str) -> Response[str]:
     caller = caller_of(app.current_event)
     order_id = _checked_order_id(orderId)
+    api.log_context(order_id=order_id)
     change = decode_body(app.current_event, ChangeStatus)
     db = await api.clients.dynamodb()
     result = await ordering.change_status(

@@ -6,10 +6,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from libs import json_patterns
+from libs.single_table import PageQuery
+
 OrderStatus = Literal["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"]
-ProductId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# An id outside the catalog's own pattern can name no product.
+ProductId = Annotated[str, msgspec.Meta(pattern=json_patterns.PRODUCT_ID)]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=100)]
-Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -27,7 +30,7 @@ class ShippingAddress(msgspec.Struct, rename="camel", kw_only=True, forbid_unkno
     line1: Text
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     postal_code: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
-    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+    country: Annotated[str, msgspec.Meta(pattern=json_patterns.COUNTRY)]
     line2: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
@@ -73,11 +76,8 @@ class ChangeStatus(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     version: Annotated[int, msgspec.Meta(ge=1, le=2**53 - 1)] | None = None
 
 
-class OrderQuery(msgspec.Struct, forbid_unknown_fields=True):
+class OrderQuery(PageQuery, forbid_unknown_fields=True):
     """The query string of GET /orders."""
-
-    limit: Limit = 20
-    cursor: str | None = None
 
 
 class OrderPage(msgspec.Struct, rename="camel"):

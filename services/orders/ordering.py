@@ -16,8 +16,8 @@ from libs.problems import (
     InvalidParam,
     NotFound,
     OrderingPaused,
+    OrderRefused,
     ServiceUnavailable,
-    ValidationFailed,
 )
 from libs.resources.feature_flags import OrderFlags
 from libs.resources.user_pool import ADMIN_GROUP
@@ -86,7 +86,7 @@ def check_order_size(request: PlaceOrder, flags: OrderFlags) -> None:
     """422 naming ``items`` when the order has more lines than the feature flag allows now."""
     limit = flags.max_items_per_order
     if len(request.items) > limit:
-        raise ValidationFailed(
+        raise OrderRefused(
             f"An order may have at most {limit} lines",
             invalid_params=[InvalidParam("items", f"More than {limit} lines")],
         )
@@ -112,7 +112,7 @@ async def price_lines(
     if len(currencies) > 1:
         problems.append(InvalidParam("items", "Products priced in different currencies"))
     if problems:
-        raise ValidationFailed("The order cannot be priced", invalid_params=problems)
+        raise OrderRefused("The order cannot be priced", invalid_params=problems)
     lines = [
         OrderLine(
             product_id=line.product_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libs.api_contract import Header, RouteContract, Success
+from libs.api_contract import Header, Link, RouteContract, Success
 from libs.problems import Conflict, NotFound
 from services.products.models import Product, ProductId, ProductInput, ProductPage, ProductQuery
 
@@ -58,6 +58,20 @@ CONTRACTS = (
             body=Product,
             example=_NEW.as_product("3f9c2a7b1d04"),
             headers=(Header(name="Location", description="The new product's path"),),
+            links=(
+                Link(
+                    name="GetProduct",
+                    operation_id="getProduct",
+                    description="Read the new product",
+                    parameters={"productId": "$response.body#/productId"},
+                ),
+                Link(
+                    name="ReplaceProduct",
+                    operation_id="replaceProduct",
+                    description="Replace the new product",
+                    parameters={"productId": "$response.body#/productId"},
+                ),
+            ),
         ),
     ),
     RouteContract(

@@ -6,14 +6,16 @@ from typing import Annotated
 
 import msgspec
 
-ProductId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Category = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+from libs import json_patterns
+from libs.single_table import PageQuery
+
+ProductId = Annotated[str, msgspec.Meta(pattern=json_patterns.PRODUCT_ID)]
+Category = Annotated[str, msgspec.Meta(pattern=json_patterns.CATEGORY)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]
 # Money is integer minor units (cents) with an ISO 4217 code: no float rounding, ever.
 MinorUnits = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
-Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
+Currency = Annotated[str, msgspec.Meta(pattern=json_patterns.CURRENCY)]
 
 
 class Product(msgspec.Struct, rename="camel", kw_only=True):
@@ -48,12 +50,10 @@ class ProductInput(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_
         )
 
 
-class ProductQuery(msgspec.Struct, forbid_unknown_fields=True):
+class ProductQuery(PageQuery, forbid_unknown_fields=True):
     """The query string of GET /products."""
 
     category: Category | None = None
-    limit: Limit = 20
-    cursor: str | None = None
 
 
 class ProductPage(msgspec.Struct, rename="camel"):

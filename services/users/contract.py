@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libs.api_contract import RouteContract, Success
+from libs.api_contract import Link, RouteContract, Success
 from libs.problems import Conflict, NotFound
 from services.users.models import Address, PreferenceChanges, Preferences, Profile, UpdateProfile
 
@@ -32,6 +32,14 @@ CONTRACTS = (
             description="The profile (defaults and `version: 0` before the first update)",
             body=Profile,
             example=_PROFILE,
+            links=(
+                Link(
+                    name="UpdateProfile",
+                    operation_id="updateProfile",
+                    description="Update the profile at the version read",
+                    request_body={"version": "$response.body#/version"},
+                ),
+            ),
         ),
     ),
     RouteContract(

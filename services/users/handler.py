@@ -12,11 +12,20 @@ from libs.config import settings
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, empty_response, json_response
 from libs.resources.metrics import ACCOUNTS_DELETED, PROFILES_UPDATED
+from libs.sealed_fields import FieldSealer
 from services.users import profiles
 from services.users.models import UpdateProfile
+from services.users.profile_table import Sealing
 
 api = HttpFunction("users")
 app = api.app
+# The container's data keys: reused across requests within their bounds (no KMS call when warm).
+sealer = FieldSealer(settings().pii_key_arn)
+
+
+async def sealing() -> Sealing:
+    """The sealer with this container's KMS client."""
+    return Sealing(sealer, await api.clients.kms())
 
 
 @api.route("GET /users/me")
@@ -28,6 +37,7 @@ async def get_me() -> Response[str]:
         pool_id=settings().user_pool_id,
         table=settings().table_name,
         user_id=caller.user_id,
+        sealing=await sealing(),
     )
     return json_response(200, profile)
 
@@ -43,6 +53,7 @@ async def update_me() -> Response[str]:
         table=settings().table_name,
         user_id=caller.user_id,
         change=change,
+        sealing=await sealing(),
     )
     api.count(PROFILES_UPDATED)
     return json_response(200, profile)

@@ -7,9 +7,11 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from libs import json_patterns
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
-Phone = Annotated[str, msgspec.Meta(pattern=r"^\+[1-9]\d{1,14}$")]
+Phone = Annotated[str, msgspec.Meta(pattern=json_patterns.PHONE)]
 Line = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -19,7 +21,7 @@ class Address(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_field
     line1: Line
     city: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     postal_code: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
-    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]  # ISO 3166-1 alpha-2
+    country: Annotated[str, msgspec.Meta(pattern=json_patterns.COUNTRY)]  # ISO 3166-1 alpha-2
     line2: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 

@@ -1,4 +1,8 @@
-"""Users' access to the single table: the profile item ``USER#<id> / PROFILE``."""
+"""Users' access to the single table: the profile item ``USER#<id> / PROFILE``.
+
+The personal fields (name, phone, address) are stored sealed (``libs/sealed_fields.py``), each
+bound to its user and field; the rest (version, dates, preferences) in clear.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from msgspec import UNSET
 from libs.domain_events import DomainEvent
 from libs.outbox import outbox_put
 from libs.problems import Conflict
-from libs.single_table import Item, from_item, to_attribute
+from libs.sealed_fields import FieldSealer, SealedValue
+from libs.single_table import Item, from_attribute, to_attribute
 from libs.table_keys import PK, as_key, profile_key
 from libs.transactions import transact_write
 from services.users.models import Preferences, StoredProfile, UpdateProfile
@@ -18,10 +23,11 @@ from services.users.models import Preferences, StoredProfile, UpdateProfile
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_dynamodb.type_defs import AttributeValueTypeDef
+    from types_aiobotocore_kms import KMSClient
 
 ENTITY = "Profile"
-# Body fields stored as one attribute each, replaced when present and removed when null.
-_PLAIN_FIELDS = tuple(
+# Body fields stored sealed, one attribute each, replaced when present and removed when null.
+PERSONAL_FIELDS = tuple(
     f for f in msgspec.structs.fields(UpdateProfile) if f.name in {"name", "phone", "address"}
 )
 
@@ -64,27 +70,56 @@ class _UpdateExpression(msgspec.Struct):
         return f"SET {', '.join(self.sets)}{removes}"
 
 
-def to_profile(item: Item) -> StoredProfile:
-    """A profile item decoded (key attributes ignored)."""
-    return from_item(item, StoredProfile)
+class Sealing(msgspec.Struct, frozen=True):
+    """What seals and opens the personal fields: the container's sealer and its KMS client."""
+
+    sealer: FieldSealer
+    kms: KMSClient
 
 
-async def get_profile(db: DynamoDBClient, table: str, user_id: str) -> StoredProfile | None:
+async def to_profile(item: Item, user_id: str, sealing: Sealing) -> StoredProfile:
+    """``user_id``'s profile item decoded, its personal fields opened (key attributes ignored).
+
+    A field that does not open for this user raises ``UnsealError``; a plain string is a value
+    written before fields were sealed, read as it is (the next update of that field seals it).
+    """
+    fields = {name: from_attribute(value) for name, value in item.items()}
+    for personal in PERSONAL_FIELDS:
+        stored = fields.get(personal.encode_name)
+        if isinstance(stored, dict):
+            sealed = msgspec.convert(stored, SealedValue)
+            opened = await sealing.sealer.open(
+                sealing.kms, sealed, owner=user_id, field=personal.encode_name
+            )
+            fields[personal.encode_name] = msgspec.json.decode(opened)
+    return msgspec.convert(fields, StoredProfile)
+
+
+async def get_profile(
+    db: DynamoDBClient, table: str, user_id: str, sealing: Sealing
+) -> StoredProfile | None:
     """A user's stored profile, or None before their first update."""
     response = await db.get_item(
         TableName=table, Key=as_key(profile_key(user_id)), ConsistentRead=True
     )
     item = response.get("Item")
-    return to_profile(item) if item else None
+    return await to_profile(item, user_id, sealing) if item else None
 
 
 async def update_profile(
-    db: DynamoDBClient, table: str, user_id: str, change: UpdateProfile, *, now: str
+    db: DynamoDBClient,
+    table: str,
+    user_id: str,
+    change: UpdateProfile,
+    sealing: Sealing,
+    *,
+    now: str,
 ) -> StoredProfile:
     """Apply the fields present in ``change`` if the stored version is still ``change.version``.
 
     One conditional UpdateItem, so the merge cannot lose a concurrent write; a stale version
-    (including 0 when a profile exists) raises Conflict and writes nothing.
+    (including 0 when a profile exists) raises Conflict and writes nothing. Personal fields are
+    sealed before they leave the function.
     """
     update = _UpdateExpression()
     update.set("version", value=change.version + 1)
@@ -92,12 +127,18 @@ async def update_profile(
     update.set_once("createdAt", now)
     update.set("userId", value=user_id)
     update.set("entity", value=ENTITY)
-    for plain in _PLAIN_FIELDS:
-        value = getattr(change, plain.name)
+    for personal in PERSONAL_FIELDS:
+        value = getattr(change, personal.name)
         if value is None:
-            update.remove(plain.encode_name)
+            update.remove(personal.encode_name)
         elif value is not UNSET:
-            update.set(plain.encode_name, value=msgspec.to_builtins(value))
+            sealed = await sealing.sealer.seal(
+                sealing.kms,
+                msgspec.json.encode(value),
+                owner=user_id,
+                field=personal.encode_name,
+            )
+            update.set(personal.encode_name, value=msgspec.to_builtins(sealed))
     flags: dict[str, bool] = (
         {} if change.preferences is UNSET else msgspec.to_builtins(change.preferences)
     )
@@ -124,7 +165,7 @@ async def update_profile(
         raise Conflict(
             f"The profile is no longer at version {change.version}; read it again"
         ) from None
-    return to_profile(response["Attributes"])
+    return await to_profile(response["Attributes"], user_id, sealing)
 
 
 async def delete_profile(

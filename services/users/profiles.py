@@ -9,6 +9,7 @@ from libs.domain_events import UserDeleted, utc_now
 from libs.problems import NotFound
 from services.users import cognito_accounts, profile_table
 from services.users.models import Account, Profile, StoredProfile, UpdateProfile
+from services.users.profile_table import Sealing
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
@@ -47,13 +48,14 @@ async def read_profile(
     pool_id: str,
     table: str,
     user_id: str,
+    sealing: Sealing,
 ) -> Profile:
     """The caller's account and profile, read at the same time (404 once the account is gone)."""
     # The two reads are independent: awaiting them together on the one event loop makes the
     # request cost the slower of the two round trips instead of their sum.
     account, stored = await asyncio.gather(
         cognito_accounts.get_account(cognito, pool_id, user_id),
-        profile_table.get_profile(db, table, user_id),
+        profile_table.get_profile(db, table, user_id, sealing),
     )
     if account is None:
         raise NotFound(ACCOUNT_GONE)
@@ -68,6 +70,7 @@ async def update_profile(
     table: str,
     user_id: str,
     change: UpdateProfile,
+    sealing: Sealing,
 ) -> Profile:
     """Merge ``change`` into the stored profile if its version is current (409 if not)."""
     # Read the account first, not alongside the write: a deleted account must not get a
@@ -75,7 +78,7 @@ async def update_profile(
     account = await cognito_accounts.get_account(cognito, pool_id, user_id)
     if account is None:
         raise NotFound(ACCOUNT_GONE)
-    stored = await profile_table.update_profile(db, table, user_id, change, now=utc_now())
+    stored = await profile_table.update_profile(db, table, user_id, change, sealing, now=utc_now())
     return merged_profile(account, stored)
 
 

@@ -438,9 +438,11 @@ QUERIES = [
     pytest.param("/products?limit=-1", Refusal(422, "validation-failed", names="limit")),
     pytest.param("/products?category=%00", Refusal(422, "validation-failed", names="category")),
     pytest.param("/products?category=..%2F..", Refusal(422, "validation-failed", names="category")),
-    pytest.param("/products?cursor=%ff%fe", Refusal(400, "bad-request", names="cursor")),
+    # A cursor outside the cursors' alphabet breaks the documented pattern; one inside it that
+    # this API never issued is a 400.
+    pytest.param("/products?cursor=%ff%fe", Refusal(422, "validation-failed", names="cursor")),
     pytest.param("/products?cursor=" + "A" * 5000, Refusal(400, "bad-request", names="cursor")),
-    pytest.param("/orders?cursor=..%2F..", Refusal(400, "bad-request", names="cursor")),
+    pytest.param("/orders?cursor=..%2F..", Refusal(422, "validation-failed", names="cursor")),
     pytest.param("/orders?unknown=1", Refusal(422, "validation-failed", names="unknown")),
 ]
 

@@ -13,6 +13,7 @@ from emulator.backends import Backend, start_backend
 from emulator.provision import function_environment, provision
 from libs import config
 from libs.resources.event_bus import EVENT_BUS
+from libs.resources.keys import PII_KEY
 from libs.resources.table import MAIN_TABLE
 from libs.resources.user_pool import USER_POOL
 from libs.stack_outputs import StackOutputs
@@ -126,6 +127,17 @@ async def test_event_bus_exists(backend: Backend, outputs: StackOutputs) -> None
     assert bus["Name"] == EVENT_BUS.name
 
 
+async def test_the_personal_fields_key_exists_under_its_alias_and_rotates(
+    backend: Backend, outputs: StackOutputs
+) -> None:
+    async with get_session().create_client("kms", **_options(backend)) as kms:
+        key = (await kms.describe_key(KeyId=f"alias/{PII_KEY.alias}"))["KeyMetadata"]
+        rotation = await kms.get_key_rotation_status(KeyId=key["KeyId"])
+    assert key["Arn"] == outputs.pii_key_arn
+    assert key["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert rotation["KeyRotationEnabled"]
+
+
 async def test_provisioning_again_reuses_every_resource(
     backend: Backend, outputs: StackOutputs
 ) -> None:
@@ -145,6 +157,7 @@ def test_outputs_serialize_to_the_stacks_output_keys(outputs: StackOutputs) -> N
         "EventBusName",
         "Region",
         "AwsEndpointUrl",
+        "PiiKeyArn",
     ]
 
 
@@ -154,6 +167,7 @@ def test_function_environment_names_every_resource(outputs: StackOutputs) -> Non
     assert environment[config.EVENT_BUS_NAME] == outputs.event_bus_name
     assert environment[config.USER_POOL_ID] == outputs.user_pool_id
     assert environment[config.USER_POOL_CLIENT_ID] == outputs.user_pool_client_id
+    assert environment[config.PII_KEY_ARN] == outputs.pii_key_arn
     assert environment["AWS_ENDPOINT_URL"] == outputs.aws_endpoint_url
     assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == outputs.region
     assert environment["POWERTOOLS_TRACE_DISABLED"] == "true"

@@ -29,10 +29,12 @@ from stacks import bundle_contents, bundling
 from stacks.__main__ import bundle_sizes
 from stacks.bundle_contents import POWERTOOLS_UTILITIES
 from stacks.bundling import (
+    BUNDLE_BUDGET_MB,
     PROJECT_ROOT,
     BundleSpec,
     LocalBundling,
     RuntimeDependencies,
+    bundle_budget_mb,
     tree_size,
 )
 from tests.infra.conftest import UNUSED_IMAGE, Synthesized
@@ -40,6 +42,7 @@ from tests.infra.conftest import UNUSED_IMAGE, Synthesized
 POWERTOOLS = "aws_lambda_powertools"
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+MB = 1024 * 1024
 
 
 def asset_of(synthesized: Synthesized, service: str) -> Path:
@@ -243,14 +246,26 @@ def test_functions_share_one_asset_when_their_bundles_are_identical(dev: Synthes
 
 # -- size ------------------------------------------------------------------------------------
 
-BUNDLE_LIMIT = 10 * 1024 * 1024  # the budget per function, unzipped (bench reports the same MB)
 
-
-def test_every_bundle_fits_the_10_mb_budget(dev: Synthesized) -> None:
+def test_every_bundle_fits_its_budget(dev: Synthesized) -> None:
     # Given every function's asset from a real synth
     sizes = {service: tree_size(asset_of(dev, service)) for service in FUNCTIONS}
-    # Then each is at most 10 MB unzipped
-    assert all(size <= BUNDLE_LIMIT for size in sizes.values()), sizes
+    budgets = {service: bundle_budget_mb(FUNCTIONS[service]) * MB for service in FUNCTIONS}
+    # Then each is within its budget: 10 MB unzipped, more only for those that seal fields
+    assert {s: size for s, size in sizes.items() if size > budgets[s]} == {}, sizes
+    assert {s for s, b in budgets.items() if b > BUNDLE_BUDGET_MB * MB} == {
+        s for s, f in FUNCTIONS.items() if "kms" in f.aws_services
+    }
+
+
+def test_only_functions_that_open_personal_fields_ship_cryptography(dev: Synthesized) -> None:
+    for service, declaration in FUNCTIONS.items():
+        asset = asset_of(dev, service)
+        shipped = (asset / "cryptography").is_dir() and bool(list(asset.glob("_cffi_backend.*")))
+        assert shipped == ("kms" in declaration.aws_services), service
+        # cffi's Python side and pycparser are build-time tools: never shipped
+        assert not (asset / "cffi").exists()
+        assert not (asset / "pycparser").exists()
 
 
 def test_unused_parts_of_the_dependencies_are_left_out_by_the_declared_rules(
@@ -525,6 +540,11 @@ def runnable_copy(bundle: Path, native: Path, destination: Path) -> Path:
         stand_ins = [
             p for p in (native / relative.parent).glob(f"{module}.*.so") if p.name != relative.name
         ]
+        if not stand_ins and ".abi3." in relative.name and (native / relative).is_file():
+            # A stable-ABI extension has one name on every platform: this machine's replaces it.
+            extension.unlink()
+            os.link(native / relative, extension)
+            continue
         assert stand_ins, f"no build of {relative} for this machine"
         for stand_in in stand_ins:
             os.link(stand_in, extension.parent / stand_in.name)

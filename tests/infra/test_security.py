@@ -9,6 +9,7 @@ from libs.origin_check import ROTATE_EVERY
 from libs.resources.environments import ENVIRONMENTS
 from libs.resources.events import EVENTS
 from libs.resources.functions import FUNCTIONS, ORIGIN_SECRET_ROTATION
+from libs.resources.keys import PII_KEY, PII_KMS_CONTEXT
 from stacks.functions import publishable_sources
 from tests.infra.conftest import Synthesized
 
@@ -150,9 +151,31 @@ def test_table_key_use_is_limited_to_dynamodb(synthesized: Synthesized) -> None:
             assert condition == "dynamodb.us-east-1.amazonaws.com"
 
 
+def test_only_the_declared_functions_use_the_personal_fields_key_and_only_for_them(
+    synthesized: Synthesized,
+) -> None:
+    users = {}
+    for service in FUNCTIONS:
+        for statement in function_policy(synthesized, service):
+            if PII_KEY.logical_id not in json.dumps(statement["Resource"]):
+                continue
+            users[service] = sorted(as_list(statement["Action"]))
+            # Then only data keys whose KMS context names the personal fields
+            assert statement["Condition"] == {
+                "StringEquals": {
+                    f"kms:EncryptionContext:{k}": v for k, v in PII_KMS_CONTEXT.items()
+                }
+            }
+    # The users function seals and opens; the notifications consumer only opens (the phone)
+    assert users == {
+        "users": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "notifications-consumer": ["kms:Decrypt"],
+    }
+
+
 def test_keys_rotate_and_topics_are_encrypted(synthesized: Synthesized) -> None:
     keys = synthesized.resources("AWS::KMS::Key")
-    assert len(keys) == 2
+    assert len(keys) == 3  # the table's, the messaging one, the personal fields'
     assert all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
     for topic in synthesized.resources("AWS::SNS::Topic").values():
         assert "MessagingKey" in json.dumps(topic["Properties"]["KmsMasterKeyId"])

@@ -90,13 +90,13 @@ async def test_registering_an_email_twice_is_a_conflict(
         )
 
 
-@pytest.mark.moto("moto refuses passwords of 99 characters; Cognito allows 256")
+@pytest.mark.moto("a password over Cognito's limit is moto's InvalidPasswordException")
 async def test_a_password_only_cognito_refuses_is_named_like_a_local_refusal(
     cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
 ) -> None:
-    # Given a password meeting the declared rules that the emulator refuses: moto caps
-    # passwords below 99 characters, so this exercises Cognito's InvalidPasswordException.
-    long_password = "Aa1" + "x" * 96
+    # Given a password meeting the policy's rules but over Cognito's 256 characters, which
+    # the emulator refuses with InvalidPasswordException (the body's schema stops it earlier)
+    long_password = "Aa1" + "x" * 254
     with pytest.raises(ValidationFailed) as raised:
         await accounts.register(
             cognito,
@@ -105,6 +105,20 @@ async def test_a_password_only_cognito_refuses_is_named_like_a_local_refusal(
         )
     assert raised.value.invalid_params is not None
     assert [p.name for p in raised.value.invalid_params] == ["password"]
+
+
+async def test_a_password_of_cognitos_full_length_registers_and_logs_in(
+    cognito: CognitoIdentityProviderClient, client_id: str, account_emails: AccountEmails
+) -> None:
+    # Given a password of 256 characters, Cognito's limit, meeting the policy
+    password = "x" * 250 + "Aa1-Zz"
+    email = account_emails.new("auth")
+    # When it registers
+    new = await accounts.register(
+        cognito, client_id, Register(email=email, password=password, name="N")
+    )
+    # Then the account exists, unconfirmed as any new one
+    assert new.confirmed is False
 
 
 @pytest.mark.moto(ANY_CODE)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 from aws_lambda_powertools import Logger
 
 from libs.domain_events import OrderStatusChanged, UserDeleted, utc_now
-from libs.single_table import from_item
+from libs.single_table import from_item, to_attribute
 from libs.table_keys import as_key, marker_key, profile_key
 from services.notifications import notification_table
 from services.notifications.channels import LocalChannels
 from services.notifications.models import ProcessedMarker
-from services.notifications.notification_table import UnreadableProfile
 from services.notifications.notifying import handle_event
+from services.notifications.recipients import PhoneOpener, UnreadableProfile
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
+
 
 pytestmark = pytest.mark.integration
 
@@ -49,14 +51,14 @@ async def marker(db: DynamoDBClient, table: str, event_id: str) -> ProcessedMark
 
 
 async def test_an_event_handled_twice_notifies_and_delivers_once(
-    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels
+    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels, phones: PhoneOpener
 ) -> None:
     # Given an order event for a user without a profile (default preferences)
     user = a_user()
     event = shipped(user)
     # When it is handled, then handled again (a repeated delivery)
-    first = await handle_event(dynamodb, table_name, channels, event)
-    second = await handle_event(dynamodb, table_name, channels, event)
+    first = await handle_event(dynamodb, table_name, channels, event, phones)
+    second = await handle_event(dynamodb, table_name, channels, event, phones)
     # Then one notification exists, sent once by email, and the marker counts the repeat
     assert (first, second) == ("notified", "duplicate")
     page = await notification_table.notifications_of_user(
@@ -71,20 +73,24 @@ async def test_an_event_handled_twice_notifies_and_delivers_once(
 
 
 async def test_the_profiles_preferences_choose_the_channels(
-    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels
+    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels, phones: PhoneOpener
 ) -> None:
-    # Given a user who turned email off and SMS on, with a phone number
+    # Given a user who turned email off and SMS on, with a phone number (sealed, as the users
+    # service stores it)
     user = a_user()
+    sealed = await phones.sealer.seal(
+        phones.kms, msgspec.json.encode("+351912345678"), owner=user, field="phone"
+    )
     await dynamodb.put_item(
         TableName=table_name,
         Item={
             **as_key(profile_key(user)),
             "preferences": {"M": {"email": {"BOOL": False}, "sms": {"BOOL": True}}},
-            "phone": {"S": "+351912345678"},
+            "phone": to_attribute(msgspec.to_builtins(sealed)),
         },
     )
     # When an event for them is handled
-    await handle_event(dynamodb, table_name, channels, shipped(user))
+    await handle_event(dynamodb, table_name, channels, shipped(user), phones)
     # Then it went by SMS to that phone only
     assert [(d.channel, d.address) for d in channels.sent] == [("sms", "+351912345678")]
     page = await notification_table.notifications_of_user(
@@ -94,7 +100,7 @@ async def test_the_profiles_preferences_choose_the_channels(
 
 
 async def test_a_malformed_profile_fails_the_event_and_leaves_no_trace(
-    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels
+    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels, phones: PhoneOpener
 ) -> None:
     # Given a profile whose preferences are not a map of flags
     user = a_user()
@@ -105,19 +111,44 @@ async def test_a_malformed_profile_fails_the_event_and_leaves_no_trace(
     event = shipped(user)
     # When an event for that user is handled, it fails
     with pytest.raises(UnreadableProfile, match="preferences"):
-        await handle_event(dynamodb, table_name, channels, event)
+        await handle_event(dynamodb, table_name, channels, event, phones)
     # Then nothing was sent or stored, so a retry after the fix starts afresh
     assert channels.sent == []
     assert await marker(dynamodb, table_name, event.event_id) is None
 
 
+async def test_a_phone_sealed_for_another_user_sends_no_sms(
+    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels, phones: PhoneOpener
+) -> None:
+    # Given a profile that opted into SMS holding a phone sealed for someone else
+    user, other = a_user(), a_user()
+    sealed = await phones.sealer.seal(
+        phones.kms, msgspec.json.encode("+351912345678"), owner=other, field="phone"
+    )
+    await dynamodb.put_item(
+        TableName=table_name,
+        Item={
+            **as_key(profile_key(user)),
+            "preferences": {"M": {"email": {"BOOL": True}, "sms": {"BOOL": True}}},
+            "phone": to_attribute(msgspec.to_builtins(sealed)),
+        },
+    )
+    event = shipped(user)
+    # When an event for that user is handled, it fails
+    with pytest.raises(UnreadableProfile, match="does not open"):
+        await handle_event(dynamodb, table_name, channels, event, phones)
+    # Then nothing was sent to that phone, nor marked done
+    assert channels.sent == []
+    assert await marker(dynamodb, table_name, event.event_id) is None
+
+
 async def test_notifications_come_newest_first_in_pages(
-    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels
+    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels, phones: PhoneOpener
 ) -> None:
     user = a_user()
     events = [shipped(user, f"2026-01-01T00:00:0{i}.000Z") for i in range(3)]
     for event in events:
-        await handle_event(dynamodb, table_name, channels, event)
+        await handle_event(dynamodb, table_name, channels, event, phones)
     seen: list[str] = []
     cursor = None
     while True:
@@ -132,16 +163,16 @@ async def test_notifications_come_newest_first_in_pages(
 
 
 async def test_a_deleted_user_has_their_notifications_erased(
-    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels
+    dynamodb: DynamoDBClient, table_name: str, channels: LocalChannels, phones: PhoneOpener
 ) -> None:
     # Given a user with notifications, and another user with one
     user, other = a_user(), a_user()
     for event in (shipped(user), shipped(user), shipped(other)):
-        await handle_event(dynamodb, table_name, channels, event)
+        await handle_event(dynamodb, table_name, channels, event, phones)
     # When the user's deletion is handled, twice
     deleted = UserDeleted(user_id=user)
-    assert await handle_event(dynamodb, table_name, channels, deleted) == "erased"
-    assert await handle_event(dynamodb, table_name, channels, deleted) == "duplicate"
+    assert await handle_event(dynamodb, table_name, channels, deleted, phones) == "erased"
+    assert await handle_event(dynamodb, table_name, channels, deleted, phones) == "duplicate"
     # Then their notifications are gone and the other user's are not
     mine = await notification_table.notifications_of_user(
         dynamodb, table_name, user, limit=10, cursor=None

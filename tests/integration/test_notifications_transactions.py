@@ -23,6 +23,7 @@ from libs.transactions import ATTEMPTS, TransactionBusy, TransactionRefused
 from services.notifications import notification_table
 from services.notifications.channels import LocalChannels
 from services.notifications.notifying import handle_event
+from services.notifications.recipients import PhoneOpener
 from tests.system_under_test import SystemUnderTest, client_options
 
 if TYPE_CHECKING:
@@ -77,15 +78,16 @@ async def test_a_delivery_losing_the_race_for_the_marker_is_a_duplicate(
     proxied_dynamodb: DynamoDBClient,
     dynamodb: DynamoDBClient,
     table_name: str,
+    phones: PhoneOpener,
 ) -> None:
     # Given an event already handled, and a second delivery whose look-up misses the marker
     channels = LocalChannels(Logger(service="notifications-tests"))
     event = shipped()
-    assert await handle_event(dynamodb, table_name, channels, event) == "notified"
+    assert await handle_event(dynamodb, table_name, channels, event, phones) == "notified"
     proxy[0].answers = [AwsAnswer("GetItem", {}, status=200, times=1)]
     # When the second delivery is handled, Then the table cancels its transaction on the marker
     # and the event counts as a duplicate: one notification still
-    outcome = await handle_event(proxied_dynamodb, table_name, channels, event)
+    outcome = await handle_event(proxied_dynamodb, table_name, channels, event, phones)
     assert outcome == "duplicate"
     page = await notification_table.notifications_of_user(
         dynamodb, table_name, event.user_id, limit=10, cursor=None
@@ -111,6 +113,7 @@ async def test_a_cancelled_notification_fails_the_message_and_writes_nothing(
     reasons: tuple[str, ...],
     raised: type[Exception],
     tries: int,
+    phones: PhoneOpener,
 ) -> None:
     # Given every transaction is cancelled for ``reasons``
     answer = transaction_cancelled(*reasons)
@@ -119,7 +122,7 @@ async def test_a_cancelled_notification_fails_the_message_and_writes_nothing(
     event = shipped()
     # When the event is handled, Then it raises (the message is delivered again) after ``tries``
     with pytest.raises(raised):
-        await handle_event(proxied_dynamodb, table_name, channels, event)
+        await handle_event(proxied_dynamodb, table_name, channels, event, phones)
     assert answer.answered == tries
     # And neither the marker nor the notification was written
     assert await nothing_written(dynamodb, table_name, event)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 import pytest
 
 from libs.problems import Unauthorized, ValidationFailed
-from libs.resources.user_pool import USER_POOL, PasswordPolicy
+from libs.resources.user_pool import MAXIMUM_PASSWORD_LENGTH, USER_POOL, PasswordPolicy
 from services.auth.accounts import bearer_token, check_password
 from services.auth.models import ForgotPassword, LogIn, Refresh, Register, ResetPassword
 
@@ -147,3 +148,41 @@ def test_the_access_token_is_taken_with_or_without_the_bearer_scheme(
 def test_a_missing_access_token_is_unauthorized(header: str | None) -> None:
     with pytest.raises(Unauthorized):
         bearer_token(header)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        PasswordPolicy(),
+        PasswordPolicy(minimum_length=12, require_lowercase=False, require_symbols=True),
+        PasswordPolicy(require_uppercase=False, require_lowercase=False, require_digits=False),
+    ],
+)
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Correct-Horse-7",
+        "alllowercase1",
+        "ALLUPPERCASE1",
+        "NoDigitsHere",
+        "ÄÖÜäöü١٢٣",
+        "Aa1 !",
+        "\nA\na\n1",
+    ],
+)
+def test_the_documented_pattern_refuses_exactly_what_the_policy_check_refuses(
+    policy: PasswordPolicy, password: str
+) -> None:
+    # Given the policy's pattern (the document's) and its named rules (the 422's)
+    classes_met = re.search(policy.pattern(), password) is not None
+    # Then a password meets the pattern exactly when no character class rule is unmet
+    unmet = set(policy.unmet_rules(password)) - {f"at least {policy.minimum_length} characters"}
+    assert classes_met == (not unmet)
+
+
+def test_the_document_states_the_password_policy_as_a_checkable_pattern() -> None:
+    schema = msgspec.json.schema(Register)["$defs"]["Register"]["properties"]["password"]
+    policy = USER_POOL.password_policy
+    assert schema["pattern"] == policy.pattern()
+    assert schema["minLength"] == policy.minimum_length
+    assert schema["maxLength"] == MAXIMUM_PASSWORD_LENGTH

@@ -102,6 +102,38 @@ def test_the_report_shows_each_target_with_its_verdict() -> None:
     assert "floor (raw boto3)" in text
 
 
+def test_bundles_are_judged_against_their_own_budget() -> None:
+    # Given bundle sizes for a function that seals personal fields and one that does not
+    sizes = {"users": 21.5, "orders": 9.7}
+    measured = results(
+        cpu={"ours": 2.2, "floor": 2.0, "baseline": 1.8, "floor_boto3": 1.0},
+        wall={"ours": 6.0, "floor": 5.9, "baseline": 6.4, "floor_boto3": 6.0},
+        bundles={"functions": {name: {"ours": {"mb": mb}} for name, mb in sizes.items()}},
+    )
+    # When the targets are judged
+    verdicts = {t["target"]: t["met"] for t in report.targets(measured)}
+    # Then each is held to its declared budget (more for the function that calls KMS)
+    assert verdicts["bundle users ≤ 22 MB unzipped"] is True
+    assert verdicts["bundle orders ≤ 10 MB unzipped"] is True
+
+
+def test_the_sealing_costs_are_reported_cold_and_warm() -> None:
+    measured = results(
+        cpu={"ours": 2.2, "floor": 2.0, "baseline": 1.8, "floor_boto3": 1.0},
+        wall={"ours": 6.0, "floor": 5.9, "baseline": 6.4, "floor_boto3": 6.0},
+        sealing={
+            "runs": 3,
+            "invocations": 100,
+            "once": {"first PUT": 44.0, "seal field (µs)": 12.2},
+            "warm": {"warm PUT": {"p50": 28.46, "p95": 57.8, "p99": 78.64}},
+        },
+    )
+    measured["targets"] = report.targets(measured)
+    text = report.markdown(measured)
+    assert "| first PUT | 44.0 |" in text
+    assert "| warm PUT | 28.46 | 57.80 | 78.64 |" in text
+
+
 def test_probes_see_the_bundles_dependencies_extras_included() -> None:
     # Our bundle: Powertools with its tracer extra brings the X-Ray SDK, and nothing of the bench
     ours = closure(["aws-lambda-powertools[tracer]", "aiobotocore", "msgspec"])

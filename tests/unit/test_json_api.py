@@ -83,3 +83,34 @@ def test_query_strings_are_converted_and_bounded() -> None:
         decode_query(event(None, queryStringParameters={"limit": "0"}), OrderQuery)
     assert raised.value.invalid_params is not None
     assert raised.value.invalid_params[0].name == "limit"
+
+
+@pytest.mark.parametrize(("number", "quantity"), [("2.0", 2), ("2e0", 2), ("0.2e1", 2)])
+def test_a_whole_number_written_with_a_fraction_is_an_integer(number: str, quantity: int) -> None:
+    # Given an integer field sent as a number JSON Schema counts as an integer
+    body = f'{{"items":[{{"productId":"p","quantity":{number}}}]}}'
+    # When the body is decoded, Then the field holds the integer
+    assert decode_body(event(body), PlaceOrder).items[0].quantity == quantity
+
+
+@pytest.mark.parametrize("number", ["2.5", "1e999", "true", '"2"', "1.01e2"])
+def test_a_number_that_is_no_whole_number_in_range_is_still_refused(number: str) -> None:
+    # Given an integer field sent as a fraction, an overflow, another type or out of range
+    body = f'{{"items":[{{"productId":"p","quantity":{number}}}]}}'
+    # When it is decoded, Then it is a 422 naming the field
+    with pytest.raises(ValidationFailed) as raised:
+        decode_body(event(body), PlaceOrder)
+    assert raised.value.invalid_params is not None
+    assert raised.value.invalid_params[0].name == "items[0].quantity"
+
+
+@pytest.mark.parametrize("query", [{"cursor": ""}, {}])
+def test_an_empty_cursor_is_the_first_page(query: dict[str, str]) -> None:
+    assert decode_query(event(None, queryStringParameters=query), OrderQuery).cursor is None
+
+
+def test_a_cursor_outside_the_cursor_alphabet_is_a_422_naming_it() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        decode_query(event(None, queryStringParameters={"cursor": "a b"}), OrderQuery)
+    assert raised.value.invalid_params is not None
+    assert raised.value.invalid_params[0].name == "cursor"

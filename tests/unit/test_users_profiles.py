@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from libs.problems import NotFound
+from libs.sealed_fields import FieldSealer
 from services.users import profiles
 from services.users.models import (
     Account,
@@ -18,10 +19,12 @@ from services.users.models import (
     StoredProfile,
     UpdateProfile,
 )
+from services.users.profile_table import Sealing
 
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_kms import KMSClient
 
 USER_ID = "0f4c2b1e-0000-4000-8000-000000000001"
 ACCOUNT = Account(user_id=USER_ID, email="ada@example.com", email_verified=True, name="Ada")
@@ -100,6 +103,10 @@ def sdk_clients(
     return cast("CognitoIdentityProviderClient", fake), cast("DynamoDBClient", fake)
 
 
+# No profile is stored in these tests: the sealer is never asked for a key.
+NO_SEALING = Sealing(FieldSealer("unused"), cast("KMSClient", None))
+
+
 def names(**clients: Any) -> dict[str, Any]:
     return {"pool_id": "pool", "table": "table", "user_id": USER_ID, **clients}
 
@@ -109,7 +116,7 @@ async def test_the_account_and_the_profile_are_read_concurrently() -> None:
     both = Rendezvous()
     # When the profile is read (run one after the other, the first call would wait forever)
     profile = await asyncio.wait_for(
-        profiles.read_profile(*sdk_clients(both), **names()),
+        profiles.read_profile(*sdk_clients(both), **names(), sealing=NO_SEALING),
         timeout=5,
     )
     # Then both calls ran at once and their answers were merged
@@ -120,7 +127,7 @@ async def test_a_deleted_account_has_no_profile() -> None:
     journal: list[str] = []
     gone = Recorder(journal, account_exists=False)
     with pytest.raises(NotFound):
-        await profiles.read_profile(*sdk_clients(gone), **names())
+        await profiles.read_profile(*sdk_clients(gone), **names(), sealing=NO_SEALING)
 
 
 async def test_a_deleted_account_cannot_save_a_profile() -> None:
@@ -132,6 +139,7 @@ async def test_a_deleted_account_cannot_save_a_profile() -> None:
         await profiles.update_profile(
             *sdk_clients(gone),
             **names(change=UpdateProfile(version=0, name="Ghost")),
+            sealing=NO_SEALING,
         )
     # Then nothing was written
     assert journal == ["AdminGetUser"]
