@@ -18,8 +18,8 @@ import msgspec
 from aiohttp import web
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from api_document.openapi import openapi_document
 from libs.resources.api_routes import ROUTES, Route
-from services.openapi import openapi_document
 
 DOCUMENT_PATH: Final = "/openapi.json"
 DOCS_PATH: Final = "/docs"

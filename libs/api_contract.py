@@ -1,7 +1,7 @@
 """What an HTTP route takes and answers: the Structs of its body, query and success response.
 
 Each service declares one ``RouteContract`` per route in ``services/<name>/contract.py``, next to
-its models; ``services/openapi.py`` joins them with ``libs/resources/api_routes.py`` into the
+its models; ``api_document/openapi.py`` joins them with ``libs/resources/api_routes.py`` into the
 OpenAPI document. The gateway-level facts (method, path, token, group) stay in the route table.
 """
 

@@ -26,6 +26,7 @@ import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
+from api_document.openapi import openapi_document
 from libs.problems import (
     PROBLEM_CONTENT_TYPE,
     TYPE_BASE,
@@ -34,7 +35,6 @@ from libs.problems import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from services.openapi import openapi_document
 from services.products.seed import seed_catalog
 from tests.accounts import SignedInUser, UserFactory, account_email
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from playwright.async_api import BrowserContext, Page, Route, async_playwright, expect
 
-from services.openapi import openapi_document
+from api_document.openapi import openapi_document
 from tests.accounts import SignedInUser
 
 pytestmark = [

@@ -15,7 +15,9 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "libs": frozenset(),
     "services": frozenset({"libs"}),
     "ops": frozenset({"libs"}),
-    "emulator": frozenset({"libs", "services"}),
+    # The document joins the route declaration with each service's contract.
+    "api_document": frozenset({"libs", "services"}),
+    "emulator": frozenset({"libs", "services", "api_document"}),
     "stacks": frozenset({"libs", "services"}),
     # Synthesizes with stacks, runs the result against the emulator.
     "deploy_checks": frozenset({"libs", "services", "emulator", "stacks"}),

@@ -10,11 +10,7 @@ import pytest
 from aiohttp import web
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
-from emulator.api_docs import add_api_docs, is_free, swagger_view
-from libs.problems import TYPE_BASE, ProblemError
-from libs.resources.api_routes import ROUTES, Route
-from libs.resources.user_pool import USER_POOL
-from services.openapi import (
+from api_document.openapi import (
     DOCUMENT_PATH,
     RUNTIME_FAILURES,
     SECURITY_SCHEME,
@@ -22,6 +18,10 @@ from services.openapi import (
     document_bytes,
     openapi_document,
 )
+from emulator.api_docs import add_api_docs, is_free, swagger_view
+from libs.problems import TYPE_BASE, ProblemError
+from libs.resources.api_routes import ROUTES, Route
+from libs.resources.user_pool import USER_POOL
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -39,7 +39,7 @@ def _resolved(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_committed_document_matches_the_code() -> None:
-    # Run `uv run python -m services.openapi` after changing a route, a contract or a Struct.
+    # Run `uv run python -m api_document.openapi` after changing a route, a contract or a Struct.
     assert DOCUMENT_PATH.read_bytes() == document_bytes(), "docs/openapi.json is out of date"
 
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the HTTP API: the route declaration joined with the contracts.
 
 Routes, tokens and groups come from ``libs/resources/api_routes.py``; bodies, queries and answers
-from each service's ``contract.py`` and its msgspec Structs. ``python -m services.openapi``
+from each service's ``contract.py`` and its msgspec Structs. ``python -m api_document.openapi``
 rewrites ``docs/openapi.json``; a test fails when it drifts from the code.
 """
 

@@ -1,0 +1,1 @@
+"""The API's OpenAPI document, generated from the route declaration and the services' contracts."""
