@@ -6,17 +6,20 @@ synth); a function reads the ``values`` part back and decodes it into ``FeatureF
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
+
+# The most lines one order may have anywhere: the request schema's cap. An environment's flag
+# may allow fewer.
+ORDER_LINES_CAP: Final = 50
 
 
 class OrderFlags(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """How orders behave."""
 
     enabled: bool = True
-    # Lower than the schema's 50 lines when an environment wants smaller orders.
-    max_items_per_order: Annotated[int, msgspec.Meta(ge=1, le=50)] = 50
+    max_items_per_order: Annotated[int, msgspec.Meta(ge=1, le=ORDER_LINES_CAP)] = ORDER_LINES_CAP
 
 
 class FeatureFlags(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,7 +29,7 @@ class FeatureFlags(msgspec.Struct, frozen=True, kw_only=True):
 
 
 FLAGS_BY_ENVIRONMENT: dict[str, FeatureFlags] = {
-    "dev": FeatureFlags(orders=OrderFlags(max_items_per_order=50)),
+    "dev": FeatureFlags(orders=OrderFlags(max_items_per_order=ORDER_LINES_CAP)),
     "prod": FeatureFlags(orders=OrderFlags(max_items_per_order=25)),
 }
 

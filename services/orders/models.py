@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 import msgspec
 
 from libs import json_patterns
+from libs.field_types import ProductId
+from libs.resources.feature_flags import ORDER_LINES_CAP
 from libs.single_table import PageQuery
 
 OrderStatus = Literal["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"]
-# An id outside the catalog's own pattern can name no product.
-ProductId = Annotated[str, msgspec.Meta(pattern=json_patterns.PRODUCT_ID)]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=100)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -37,10 +37,11 @@ class ShippingAddress(msgspec.Struct, rename="camel", kw_only=True, forbid_unkno
 class PlaceOrder(msgspec.Struct, rename="camel", kw_only=True, forbid_unknown_fields=True):
     """The body of POST /orders; prices are never taken from the client.
 
-    50 lines is the schema's hard cap; the ``orders`` feature flag may allow fewer (ordering.py).
+    ``items`` has a hard cap (``maxItems``); the ``orders.maxItemsPerOrder`` feature flag may
+    allow fewer.
     """
 
-    items: Annotated[list[LineRequest], msgspec.Meta(min_length=1, max_length=50)]
+    items: Annotated[list[LineRequest], msgspec.Meta(min_length=1, max_length=ORDER_LINES_CAP)]
     shipping_address: ShippingAddress | None = None
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from libs.api_contract import Header, Link, RouteContract, Success
+from libs.field_types import ProductId
 from libs.problems import Conflict, NotFound
-from services.products.models import Product, ProductId, ProductInput, ProductPage, ProductQuery
+from services.products.models import Product, ProductInput, ProductPage, ProductQuery
 
 _HUB = Product(
     product_id="usb-c-hub",

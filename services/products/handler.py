@@ -11,12 +11,13 @@ import msgspec
 from aws_lambda_powertools.event_handler import Response
 
 from libs.config import settings
+from libs.field_types import ProductId
 from libs.http_function import HttpFunction
 from libs.json_api import decode_body, decode_query, json_response
 from libs.problems import NotFound
 from libs.resources.metrics import PRODUCTS_CREATED
 from services.products import catalog_table
-from services.products.models import ProductId, ProductInput, ProductPage, ProductQuery
+from services.products.models import ProductInput, ProductPage, ProductQuery
 
 api = HttpFunction("products")
 app = api.app

@@ -7,15 +7,12 @@ from typing import Annotated
 import msgspec
 
 from libs import json_patterns
+from libs.field_types import Currency, MinorUnits
 from libs.single_table import PageQuery
 
-ProductId = Annotated[str, msgspec.Meta(pattern=json_patterns.PRODUCT_ID)]
 Category = Annotated[str, msgspec.Meta(pattern=json_patterns.CATEGORY)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]
-# Money is integer minor units (cents) with an ISO 4217 code: no float rounding, ever.
-MinorUnits = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
-Currency = Annotated[str, msgspec.Meta(pattern=json_patterns.CURRENCY)]
 
 
 class Product(msgspec.Struct, rename="camel", kw_only=True):
