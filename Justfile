@@ -11,7 +11,8 @@ default:
     @just --list
 
 # Run the whole system locally: emulator, resources, seed data and the HTTP API on :3000
-# (`just dev --port 3001`; `--in-process` keeps moto in the gateway's process, for a debugger).
+# (`just dev --port 3001`; `--in-process` keeps moto in the gateway's process, for a debugger;
+# `--tls` has the functions reach the emulator over HTTPS with a local CA, as they reach AWS).
 dev *args:
     uv run python -m emulator {{args}}
 
@@ -72,14 +73,16 @@ diff env="dev":
     npx --yes aws-cdk@2 diff --all --context env={{env}}
 
 # Cold init, warm latency and bundle size: ours vs a conventional baseline vs the raw SDK floor,
-# and what sealing personal fields costs (`just bench --quick` for a smoke run; `--only sealing`).
+# over TLS and over plain HTTP (`--transport tls|http|both`), and what sealing personal fields
+# costs (`just bench --quick` for a smoke run; `--only sealing`).
 # Writes bench/results/latest.{json,md,png}.
 bench *args:
     uv run --group bench python -m bench {{args}}
 
 # Locust against the local system (or `--outputs FILE` of a deployed stage), gated by the SLOs.
-# `just load --users 40 --duration 2m`; `--data large` runs it on an empty, then a seeded table
-# and compares them; reports go to loadtests/results/.
+# `just load --users 40 --duration 2m` (`--tls`: the functions reach the emulator over HTTPS);
+# `--data large` runs it on an empty, then a seeded table and compares them; reports go to
+# loadtests/results/.
 load *args:
     uv run --group load python -m loadtests {{args}}
 

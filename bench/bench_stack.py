@@ -6,12 +6,14 @@ import asyncio
 import functools
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
+import msgspec
 from aiobotocore.session import get_session
 
 from emulator.backends import Backend, start_backend
@@ -51,7 +53,16 @@ class BenchStack:
     order_id: str  # one of the reader's orders
 
     def stop(self) -> None:
-        self.backend.stop()
+        """Empty moto (its state outlives its server in this process), then stop it."""
+        SERVICE_LATENCY.seconds = 0.0
+        reset = urllib.request.Request(  # noqa: S310 - the bench's own http:// emulator
+            f"{self.backend.endpoint_url}/moto-api/reset", method="POST"
+        )
+        try:
+            with urllib.request.urlopen(reset, timeout=30):  # noqa: S310
+                pass
+        finally:
+            self.backend.stop()
 
     def set_service_latency(self, milliseconds: float) -> None:
         """Make every AWS call to the emulator take at least this long (0: as fast as it can)."""
@@ -100,10 +111,15 @@ class ServiceLatency:
 SERVICE_LATENCY = ServiceLatency()
 
 
-def start_bench_stack() -> BenchStack:
-    """Start moto in this process, provision and seed it."""
+def start_bench_stack(*, tls: bool = False) -> BenchStack:
+    """Start moto in this process, provision and seed it.
+
+    ``tls=True``: the probes reach it over HTTPS and verify the local CA through
+    ``AWS_CA_BUNDLE``, as functions reach AWS; the bench's own setup calls stay on plain HTTP.
+    """
     SERVICE_LATENCY.install()
-    backend = start_backend("moto")
+    SERVICE_LATENCY.seconds = 0.0
+    backend = start_backend("moto", tls=tls)
     try:
         return asyncio.run(_prepare(backend))
     except BaseException:
@@ -138,11 +154,20 @@ async def _prepare(backend: Backend) -> BenchStack:
     return BenchStack(
         backend=backend,
         outputs=outputs,
-        environment=function_environment(outputs),
-        write_environment=function_environment(writes),
+        environment=function_environment(_as_probes_reach_it(outputs, backend)),
+        write_environment=function_environment(_as_probes_reach_it(writes, backend)),
         reader_claims=reader,
         writer_claims=writer,
         order_id=order_ids[0],
+    )
+
+
+def _as_probes_reach_it(outputs: StackOutputs, backend: Backend) -> StackOutputs:
+    """The outputs with the HTTPS endpoint and its CA bundle, when the backend serves TLS."""
+    if backend.tls_endpoint_url is None:
+        return outputs
+    return msgspec.structs.replace(
+        outputs, aws_endpoint_url=backend.tls_endpoint_url, aws_ca_bundle=backend.ca_bundle or ""
     )
 
 

@@ -24,6 +24,54 @@ OVERHEAD_LIMIT = 0.25
 FLOOR_LIMIT = 1.10
 FAN_OUT_LIMIT = 0.6
 WARM_VARIANTS = ("ours", "baseline", "floor", "floor_boto3")
+# How the probes reach the emulator: each is measured as a set of its own, TLS first (as AWS).
+TRANSPORTS = ("tls", "http")
+TRANSPORT_TITLES = {
+    "tls": "over TLS (HTTPS, the local CA verified through AWS_CA_BUNDLE, as in AWS)",
+    "http": "over plain HTTP",
+}
+_TRANSPORT_LABELS = {"tls": "TLS", "http": "plain HTTP"}
+
+
+def measured_sets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each transport's figures (cold, warm, ratios); a one-transport document is its own set."""
+    sets: dict[str, dict[str, Any]] | None = results.get("transports")
+    if sets is None:
+        return {"": results} if "cold" in results or "warm" in results else {}
+    return sets
+
+
+def primary_set(results: dict[str, Any]) -> dict[str, Any]:
+    """The set the step log and the chart show: TLS when it was measured."""
+    sets = measured_sets(results)
+    return next((sets[t] for t in ("tls", "http", "") if t in sets), {})
+
+
+def cold_ratios_by_transport(results: dict[str, Any]) -> dict[str, Any]:
+    """The cold ours/baseline ratio per tracing and service, over each transport measured."""
+    sets = measured_sets(results)
+    return {
+        tracing: {
+            service: {
+                transport: measured["ratios"]["cold"][tracing][service]
+                for transport, measured in sets.items()
+                if "cold" in measured.get("ratios", {})
+            }
+            for service in SERVICES
+        }
+        for tracing in TRACING
+    }
+
+
+def all_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every set's targets, labelled with its transport, then the bundles' (transport-free)."""
+    rows = []
+    for transport, measured in measured_sets(results).items():
+        for row in targets(measured):
+            label = _TRANSPORT_LABELS.get(transport)
+            rows.append({**row, "target": f"{row['target']}, {label}" if label else row["target"]})
+    bundles = {"ratios": {}, "bundles": results.get("bundles", {})}
+    return rows + targets(bundles)
 
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
@@ -166,18 +214,22 @@ def _target(
 
 
 def step_entry(step: str, results: dict[str, Any]) -> dict[str, Any]:
-    """The figures of this run the step log keeps: cold and overhead ratios."""
-    found = results["ratios"]
+    """The figures of this run the step log keeps: cold and overhead ratios (TLS if measured)."""
+    measured = primary_set(results)
+    found = measured.get("ratios", {})
     entry: dict[str, Any] = {
         "step": step,
         "measured_at": results["measured_at"],
         "quick": results["settings"]["quick"],
     }
+    transport = next((t for t, m in measured_sets(results).items() if m is measured), "")
+    if transport:
+        entry["transport"] = transport
     if "cold" in found:
         entry["cold"] = found["cold"]
         entry["cold_ms"] = {
             name: {"wall": row["median"], "cpu": row["cpu_median"]}
-            for name, row in results["cold"].items()
+            for name, row in measured["cold"].items()
         }
     if "warm" in found:
         entry["overhead_cpu"] = {
@@ -228,13 +280,19 @@ def markdown(results: dict[str, Any]) -> str:
             for t in results["targets"]
         ]
         lines.append("")
-    if "cold" in results:
-        lines += _cold_section(results)
-    if "warm" in results:
-        lines += _warm_section(results, "warm", "Warm invocations")
-    if "warm_latency" in results:
-        title = f"Warm invocations, {settings['latency_ms']:g} ms added to every AWS call"
-        lines += _warm_section(results, "warm_latency", title)
+    sets = measured_sets(results)
+    if len([m for m in sets.values() if "cold" in m]) > 1:
+        lines += _cold_both_ways_section(results)
+    for transport, measured in sets.items():
+        if transport:
+            lines += [f"### Measured {TRANSPORT_TITLES[transport]}", ""]
+        if "cold" in measured:
+            lines += _cold_section(measured)
+        if "warm" in measured:
+            lines += _warm_section(measured, "warm", "Warm invocations")
+        if "warm_latency" in measured:
+            title = f"Warm invocations, {settings['latency_ms']:g} ms added to every AWS call"
+            lines += _warm_section(measured, "warm_latency", title)
     if "sealing" in results:
         lines += _sealing_section(results["sealing"])
     if results.get("bundles", {}).get("functions"):
@@ -268,6 +326,42 @@ def _cold_section(results: dict[str, Any]) -> list[str]:
             f"{', '.join(f'{n}x {s}' for s, n in row.get('failures', {}).items())} |"
         )
     return [*lines, ""]
+
+
+def _cold_both_ways_section(results: dict[str, Any]) -> list[str]:
+    by_tracing = cold_ratios_by_transport(results)
+    sets = measured_sets(results)
+    transports = [t for t in sets if "cold" in sets[t]]
+    lines = [
+        "**Cold-start ratio both ways**: ours / baseline, wall-clock median (CPU in brackets), "
+        "and what TLS adds to each cold start in ms, wall-clock median (CPU median)",
+        "",
+        "| handler | tracing | "
+        + " | ".join(f"ours / baseline, {_TRANSPORT_LABELS[t]}" for t in transports)
+        + " | ours, TLS minus HTTP ms | baseline, TLS minus HTTP ms |",
+        "|---|---|" + "---:|" * (len(transports) + 2),
+    ]
+    for tracing in TRACING:
+        for service in SERVICES:
+            ratios = by_tracing[tracing][service]
+            cells = [
+                f"{_cell(ratios[t]['wall'])} ({_cell(ratios[t]['cpu'])})" if t in ratios else ""
+                for t in transports
+            ]
+            lines.append(
+                f"| {service} | {tracing} | {' | '.join(cells)} | "
+                f"{_tls_cost(sets, f'ours {service} {tracing}')} | "
+                f"{_tls_cost(sets, f'baseline {service} {tracing}')} |"
+            )
+    return [*lines, ""]
+
+
+def _tls_cost(sets: dict[str, dict[str, Any]], handler: str) -> str:
+    if "tls" not in sets or "http" not in sets:
+        return "n/a"
+    tls, http = sets["tls"]["cold"][handler], sets["http"]["cold"][handler]
+    wall = tls["median"] - http["median"]
+    return f"{wall:+.1f} ({tls['cpu_median'] - http['cpu_median']:+.1f})"
 
 
 def _warm_section(results: dict[str, Any], pass_: str, title: str) -> list[str]:
@@ -390,7 +484,12 @@ def _method_section(settings: dict[str, Any]) -> list[str]:
         "too). The fan-out target needs round trips to overlap, so it is "
         f"judged with {settings['latency_ms']:g} ms added to every AWS call, for every variant "
         "alike. Probes run with Lambda's variables (LAMBDA_TASK_ROOT ...) and see only the "
-        "packages their bundle would hold.",
+        "packages their bundle would hold. Over TLS every SDK loads its CA bundle (botocore's "
+        "own with the local root appended: as many certificates as in Lambda) and makes a full "
+        "handshake on each new connection (an RSA 2048 chain with an intermediate, shaped like "
+        "AWS's); over plain HTTP it does neither, and ours does not even set its TLS up "
+        "(`libs/aws_clients.py` `plain_http_options`). The TLS set is what AWS charges; the "
+        "plain set is kept for comparison with earlier runs.",
         "",
     ]
 
@@ -402,6 +501,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    shown = primary_set(results)
+    transport = next((t for t, m in measured_sets(results).items() if m is shown), "")
+    suffix = f" ({_TRANSPORT_LABELS[transport]})" if transport else ""
+    results = shown
     figure, (warm_axis, cold_axis) = plt.subplots(1, 2, figsize=(13, 4.8))
     colors = {"ours": "#2b7bb9", "baseline": "#d95f02", "floor": "#7f7f7f"}
     if "warm" in results:
@@ -415,7 +518,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
             warm_axis.scatter(xs, p99, marker="_", s=200, color="black", zorder=3)
         warm_axis.set_xticks(range(len(ENDPOINTS)), [ROUTE_OF[e] for e in ENDPOINTS], fontsize=8)
         warm_axis.set_ylabel("ms (bar p50, tick p99)")
-        warm_axis.set_title("Warm latency per invocation")
+        warm_axis.set_title(f"Warm latency per invocation{suffix}")
         warm_axis.legend(fontsize=8)
     if "cold" in results:
         cold = results["cold"]
@@ -429,7 +532,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         )
         cold_axis.tick_params(axis="y", labelsize=7)
         cold_axis.set_xlabel("ms to first response (median)")
-        cold_axis.set_title("Cold init")
+        cold_axis.set_title(f"Cold init{suffix}")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

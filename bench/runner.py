@@ -22,6 +22,8 @@ from bench.stats import summary
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("ours", "baseline", "floor", "floor_boto3")
 WRITES = frozenset({"post_order"})
+# The cold floor that only imports botocore: it answers nothing, its process's life is timed.
+IMPORT_FLOOR = "floor (import botocore)"
 WRITE_BLOCK = 100
 # Host settings that would make the probes unlike Lambda (as the function pool drops them).
 _HOST_ONLY = ("POWERTOOLS_DEV", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "PYTHONDONTWRITEBYTECODE")
@@ -123,11 +125,18 @@ def cold_starts(spec: dict[str, Any], runs: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with xray_daemon() as daemon:
         commands: dict[str, tuple[list[str], dict[str, str]]] = {
-            "floor (import botocore)": (
+            IMPORT_FLOOR: (
                 [sys.executable, "-c", "import botocore.session"],
                 floor_env,
             )
         }
+        # Each SDK alone to the same first answer (clients, first connection, GetItem): what
+        # connecting costs without any framework, over whichever transport is measured.
+        for floor in ("floor", "floor_boto3"):
+            commands[f"{floor} orders untraced"] = (
+                [sys.executable, "-m", "bench.probe", "cold", floor, "orders"],
+                probe_environment(spec, floor, function_name="orders"),
+            )
         for tracing in TRACING:
             for service in ("orders", "users"):
                 for variant in ("ours", "baseline"):
@@ -149,9 +158,9 @@ def cold_starts(spec: dict[str, Any], runs: int) -> dict[str, Any]:
             for name, (command, env) in commands.items():
                 before = daemon.aws_subsegments
                 elapsed, cpu_ms, status = _time_process(
-                    command, env, wait_for_ready="floor" not in name
+                    command, env, wait_for_ready=name != IMPORT_FLOOR
                 )
-                if "floor" not in name and not status.startswith("2"):
+                if name != IMPORT_FLOOR and not status.startswith("2"):
                     failures[name][status] = failures[name].get(status, 0) + 1
                 if round_:
                     wall[name].append(elapsed)

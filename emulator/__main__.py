@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         outputs_path=LOCAL_OUTPUTS,
         seed=seed_demo_data,
         moto_in_process=args.in_process,
+        tls=args.tls,
     )
     try:
         try:
@@ -156,6 +157,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve moto from this process instead of a child process of its own",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="the functions reach the emulator over HTTPS, verifying a local CA (as AWS)",
+    )
     return parser
 
 
@@ -177,11 +183,14 @@ def _banner(stack: LocalSystem) -> str:
     ]
     pid = stack.emulator_pid
     serving = f" (moto, pid {pid})" if pid is not None else ""
+    ca_bundle = stack.outputs.aws_ca_bundle
+    verified = [f"  CA bundle    {ca_bundle} (AWS_CA_BUNDLE)"] if ca_bundle else []
     return "\n".join(
         [
             f"{PROJECT} is running",
             f"  API          {stack.api_url}",
             f"  AWS endpoint {stack.endpoint_url}{serving}",
+            *verified,
             f"  outputs      {stack.outputs_path}",
             "  routes",
             *routes,

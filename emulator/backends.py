@@ -5,6 +5,7 @@ deployed stage)."""
 from __future__ import annotations
 
 import os
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -51,6 +52,9 @@ class Backend:
     # The child process serving the APIs, when this process started one (None: it serves them
     # itself, or does not own them).
     pid: int | None = None
+    # The same APIs over HTTPS, and the CA bundle that verifies them (``tls=True``; else None).
+    tls_endpoint_url: str | None = None
+    ca_bundle: str | None = None
     _stop: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def stop(self) -> None:
@@ -85,15 +89,22 @@ def selected_kind(kind: str | None = None, kinds: tuple[str, ...] = KINDS) -> st
     raise ValueError(f"unknown EMULATOR {kind!r}; expected one of {', '.join(kinds)}")
 
 
-def start_backend(kind: str | None = None, *, moto_in_process: bool = True) -> Backend:
+def start_backend(
+    kind: str | None = None, *, moto_in_process: bool = True, tls: bool = False
+) -> Backend:
     """Start (or locate) the emulator named by ``kind``, defaulting to env ``EMULATOR`` or moto.
 
     ``moto_in_process=False`` serves moto from a child process of its own (other kinds ignore it).
+    ``tls=True`` also serves moto over HTTPS, with the local CA (``emulator.local_tls``).
     """
     kind = selected_kind(kind)
     region = _region()
+    if tls and kind != "moto":
+        raise BackendUnavailable(f"the local TLS endpoint serves moto only, not {kind}")
     if kind == "moto":
-        return _start_moto(region) if moto_in_process else _start_moto_process(region)
+        if moto_in_process:
+            return _start_moto(region, tls=tls)
+        return _start_moto_process(region, tls=tls)
     if kind == "endpoint":
         endpoint_url = _endpoint_url()
         _emulator_credentials()
@@ -121,11 +132,13 @@ def emulator_at(endpoint_url: str) -> Emulator | None:
     )
     if not endpoint_url.startswith(("http://", "https://")):
         return None
+    # An HTTPS emulator is verified as botocore verifies it: with AWS_CA_BUNDLE, if set.
+    context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
     for path, emulator in probes:
         try:
             # The scheme is checked above: only http(s) URLs are opened.
             with urllib.request.urlopen(  # noqa: S310
-                endpoint_url.rstrip("/") + path, timeout=_PROBE_SECONDS
+                endpoint_url.rstrip("/") + path, timeout=_PROBE_SECONDS, context=context
             ) as response:
                 if 200 <= response.status < 300:
                     return emulator
@@ -190,15 +203,26 @@ def _start_localstack(region: str) -> Backend:
     return Backend(endpoint_url=container.get_url(), region=region, _stop=container.stop)
 
 
-def _start_moto(region: str) -> Backend:
+def _start_moto(region: str, *, tls: bool = False) -> Backend:
     _emulator_credentials()
-    server = serve_moto()
-    return Backend(endpoint_url=server.endpoint_url, region=region, _stop=server.stop)
-
-
-def _start_moto_process(region: str) -> Backend:
-    _emulator_credentials()  # the child inherits them, and this process's clients sign with them
-    process = MotoProcess()
+    server = serve_moto(tls=tls)
     return Backend(
-        endpoint_url=process.endpoint_url, region=region, pid=process.pid, _stop=process.stop
+        endpoint_url=server.endpoint_url,
+        region=region,
+        tls_endpoint_url=server.tls_endpoint_url,
+        ca_bundle=server.ca_bundle,
+        _stop=server.stop,
+    )
+
+
+def _start_moto_process(region: str, *, tls: bool = False) -> Backend:
+    _emulator_credentials()  # the child inherits them, and this process's clients sign with them
+    process = MotoProcess(tls=tls)
+    return Backend(
+        endpoint_url=process.endpoint_url,
+        region=region,
+        pid=process.pid,
+        tls_endpoint_url=process.tls_endpoint_url,
+        ca_bundle=process.ca_bundle,
+        _stop=process.stop,
     )

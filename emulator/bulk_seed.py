@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import random
+import ssl
 import sys
 import time
 import uuid
@@ -266,12 +267,22 @@ async def bulk_put(
     *,
     per_request: int = ITEMS_PER_REQUEST,
     concurrency: int = CONCURRENT_REQUESTS,
+    ca_bundle: str | None = None,
 ) -> int:
-    """Write ``items`` through moto's bulk-put route, a few requests at a time; how many."""
+    """Write ``items`` through moto's bulk-put route, a few requests at a time; how many.
+
+    ``ca_bundle`` verifies an emulator served over HTTPS by a local CA.
+    """
     url = endpoint_url.rstrip("/") + BULK_PUT_PATH
     written = 0
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=concurrency)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
+    connector = (
+        aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=ca_bundle))
+        if ca_bundle
+        else None
+    )
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
 
         async def send() -> None:
             while (body := await queue.get()) is not None:
@@ -326,6 +337,7 @@ async def seed_shop(
     *,
     user_ids: Sequence[str] = (),
     seed: int = 7,
+    ca_bundle: str | None = None,
 ) -> SeedReport:
     """Fill ``table`` at the moto at ``endpoint_url`` with a shop of ``size``.
 
@@ -333,7 +345,7 @@ async def seed_shop(
     """
     started = time.monotonic()
     generator = ShopGenerator(size, user_ids=user_ids, seed=seed)
-    written = await bulk_put(endpoint_url, region, table, generator.items())
+    written = await bulk_put(endpoint_url, region, table, generator.items(), ca_bundle=ca_bundle)
     return SeedReport(size=size, items=written, seconds=time.monotonic() - started)
 
 
@@ -365,7 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     outputs = json.loads(args.outputs.read_text())
     report = asyncio.run(
         seed_shop(
-            outputs["AwsEndpointUrl"], outputs["Region"], outputs["TableName"], size, seed=args.seed
+            outputs["AwsEndpointUrl"],
+            outputs["Region"],
+            outputs["TableName"],
+            size,
+            seed=args.seed,
+            ca_bundle=outputs.get("AwsCaBundle") or None,
         )
     )
     print(report.line())

@@ -63,6 +63,7 @@ class LocalSystem:
         max_containers: int = DEFAULT_MAX_CONTAINERS,
         prewarm: int = 1,
         name_suffix: str = "",
+        tls: bool = False,
     ) -> None:
         self.host = host
         self.port = int(os.environ.get("PORT", DEFAULT_PORT)) if port is None else port
@@ -79,6 +80,8 @@ class LocalSystem:
         self._prewarm = prewarm
         # Non-empty: resources named apart from any other stack at the same endpoint.
         self._name_suffix = name_suffix
+        # The functions (and the outputs file) reach the emulator over HTTPS, as they reach AWS.
+        self._tls = tls
         self._backend: Backend | None = None
         self._outputs: StackOutputs | None = None
         self._loop: BackgroundLoop | None = None
@@ -100,7 +103,8 @@ class LocalSystem:
 
     @property
     def endpoint_url(self) -> str:
-        """Where the emulated AWS APIs answer (the functions' ``AWS_ENDPOINT_URL``)."""
+        """Where the emulated AWS APIs answer (the functions' ``AWS_ENDPOINT_URL``; HTTPS with
+        ``tls=True``, verified with ``outputs.aws_ca_bundle``)."""
         return self.outputs.aws_endpoint_url
 
     @property
@@ -113,7 +117,9 @@ class LocalSystem:
         if self._loop is not None:
             raise RuntimeError("the local system is already started")
         try:
-            self._backend = start_backend(self._backend_kind, moto_in_process=self._moto_in_process)
+            self._backend = start_backend(
+                self._backend_kind, moto_in_process=self._moto_in_process, tls=self._tls
+            )
             self._loop = BackgroundLoop("local-system")
             self._outputs = self._loop.run(self._start(self._backend), START_TIMEOUT_SECONDS)
         except BaseException:
@@ -153,6 +159,15 @@ class LocalSystem:
         outputs = await provision(backend.endpoint_url, backend.region, self._name_suffix)
         if self._seed is not None:
             await self._seed(outputs)
+        # What stands in for AWS's own machinery here (the authorizer's key fetch, the relay,
+        # the queue pollers) keeps moto's plain endpoint; the functions get the HTTPS one.
+        internal = outputs
+        if backend.tls_endpoint_url is not None:
+            outputs = msgspec.structs.replace(
+                outputs,
+                aws_endpoint_url=backend.tls_endpoint_url,
+                aws_ca_bundle=backend.ca_bundle or "",
+            )
         environment = function_environment(outputs)
         self.pools = {
             service: FunctionPool(
@@ -166,13 +181,13 @@ class LocalSystem:
             if declaration.trigger != "stream"
         }
         authorizer = cognito_authorizer(
-            outputs.aws_endpoint_url,
-            outputs.region,
-            outputs.user_pool_id,
-            outputs.user_pool_client_id,
+            internal.aws_endpoint_url,
+            internal.region,
+            internal.user_pool_id,
+            internal.user_pool_client_id,
         )
         await asyncio.gather(authorizer.refresh(), *map(self._warm, self.pools.values()))
-        await self._start_event_path(outputs)
+        await self._start_event_path(internal)
         http_pools = {
             service: pool
             for service, pool in self.pools.items()

@@ -127,6 +127,21 @@ def fingerprint(source: str) -> str:
 
 INTERNALS: Final = (
     MotoInternal(
+        "moto.cognitoidp.models:CognitoIdpBackend._validate_password",
+        "emulator.moto_cognito",
+        "called as (self, user_pool_id, password); raises InvalidPasswordException for a "
+        "password the pool's policy refuses, and for one of 99 characters or more",
+        "3a3fe878dac55ab0",
+    ),
+    MotoInternal(
+        "moto.kms.responses:KmsResponse.call_action",
+        "emulator.moto_operations",
+        "serves one KMS request per call (inherited from BaseResponse), whose headers carry "
+        "X-Amz-Target, User-Agent and Host",
+        "ce5f71add322c22a",
+        defined_at="moto.core.responses:BaseResponse.call_action",
+    ),
+    MotoInternal(
         "moto.dynamodb.responses:DynamoHandler.get_item",
         "emulator.moto_capacity",
         "takes only the handler, parses its request from self.body and returns the JSON answer "

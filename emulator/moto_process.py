@@ -27,17 +27,22 @@ _SPAWN: Final = multiprocessing.get_context("spawn")
 class MotoProcess:
     """moto served from a child process; ``endpoint_url`` is where it answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         self._conn, child_end = _SPAWN.Pipe()
         # daemon: multiprocessing also ends the child when this interpreter exits normally.
-        self._process = _SPAWN.Process(target=_serve, args=(child_end,), name="moto", daemon=True)
+        self._process = _SPAWN.Process(
+            target=_serve, args=(child_end, tls), name="moto", daemon=True
+        )
         self._process.start()
         # Only the child may hold its end: the pipe then closes the moment this process ends.
         child_end.close()
         try:
             if not self._conn.poll(START_TIMEOUT_SECONDS):
                 raise RuntimeError("the moto process did not start in time")
-            self.endpoint_url: str = self._conn.recv()
+            where: tuple[str, str | None, str | None] = self._conn.recv()
+            self.endpoint_url = where[0]
+            # Over HTTPS too (``tls=True``): where, and the CA bundle that verifies it.
+            self.tls_endpoint_url, self.ca_bundle = where[1:]
         except EOFError:
             self.stop()
             raise RuntimeError("the moto process ended while starting") from None
@@ -59,14 +64,14 @@ class MotoProcess:
             self._process.join(timeout=STOP_TIMEOUT_SECONDS)
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, tls: bool) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when moto ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent set the emulator's credentials in the environment this process inherited.
-    server = serve_moto()
+    server = serve_moto(tls=tls)
     _freeze_the_heap_so_far()
     try:
-        conn.send(server.endpoint_url)
+        conn.send((server.endpoint_url, server.tls_endpoint_url, server.ca_bundle))
         with contextlib.suppress(EOFError, OSError):
             conn.recv()  # returns only when the parent closes its end, or dies
     finally:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from emulator.local_tls import TlsListener, local_certificates
 from emulator.moto_bulk_put import serve_bulk_put
 from emulator.moto_capacity import count_capacity_like_aws
 from emulator.moto_cognito import patch_moto_cognito
@@ -25,9 +26,13 @@ _PATCH_LOCK = threading.Lock()
 
 
 class MotoServer:
-    """A running moto server; ``endpoint_url`` is where it answers."""
+    """A running moto server; ``endpoint_url`` is where it answers.
 
-    def __init__(self) -> None:
+    ``tls=True`` also serves it over HTTPS with the local CA (``emulator.local_tls``):
+    ``tls_endpoint_url``, verified with ``ca_bundle``.
+    """
+
+    def __init__(self, *, tls: bool = False) -> None:
         from moto.server import ThreadedMotoServer
 
         # Port 0: the OS picks a free port at bind time, so two emulators can never race for one.
@@ -35,18 +40,30 @@ class MotoServer:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        self.tls_endpoint_url: str | None = None
+        self.ca_bundle: str | None = None
+        self._tls: TlsListener | None = None
+        if tls:
+            try:
+                self._tls = TlsListener(local_certificates())
+            except BaseException:
+                self._server.stop()
+                raise
+            self.tls_endpoint_url, self.ca_bundle = self._tls.endpoint_url, self._tls.ca_bundle
 
     def stop(self) -> None:
         """Stop serving."""
+        if self._tls is not None:
+            self._tls.stop()
         self._server.stop()
 
 
-def serve_moto() -> MotoServer:
+def serve_moto(*, tls: bool = False) -> MotoServer:
     """Patch moto (once per process) and start a server in this process."""
     patch_moto()
     # werkzeug logs every request at INFO; the gateway's access log is the one worth reading.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    return MotoServer()
+    return MotoServer(tls=tls)
 
 
 def patch_moto() -> None:

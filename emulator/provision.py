@@ -126,7 +126,10 @@ async def queue_addresses(
 
 def function_environment(outputs: StackOutputs) -> dict[str, str]:
     """The environment every local function runs with, as the functions stack would set it."""
+    # botocore verifies an HTTPS endpoint with this bundle, as it verifies AWS with its own.
+    ca_bundle = {"AWS_CA_BUNDLE": outputs.aws_ca_bundle} if outputs.aws_ca_bundle else {}
     return {
+        **ca_bundle,
         config.TABLE_NAME: outputs.table_name,
         config.EVENT_BUS_NAME: outputs.event_bus_name,
         config.USER_POOL_ID: outputs.user_pool_id,

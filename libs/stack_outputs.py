@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -31,3 +31,17 @@ class StackOutputs(msgspec.Struct, frozen=True, rename="pascal", omit_defaults=T
     name_suffix: str = ""
     # The key whose data keys seal personal fields (the security stack's output in AWS).
     pii_key_arn: str = ""
+    # The CA bundle that verifies an HTTPS emulator (`just dev --tls`); empty for AWS itself
+    # and for a plain HTTP emulator.
+    aws_ca_bundle: str = ""
+
+
+def client_options(outputs: StackOutputs) -> dict[str, Any]:
+    """What an aiobotocore client of the stack needs: endpoint, region, and its CA if any."""
+    options: dict[str, Any] = {
+        "endpoint_url": outputs.aws_endpoint_url or None,
+        "region_name": outputs.region,
+    }
+    if outputs.aws_ca_bundle:
+        options["verify"] = outputs.aws_ca_bundle
+    return options

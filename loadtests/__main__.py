@@ -88,6 +88,7 @@ class Target:
     endpoint_url: str | None
     region: str
     outputs: StackOutputs | None = None  # the local system's, for the emulator floor and seeds
+    ca_bundle: str | None = None  # verifies an HTTPS emulator (`--tls`)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     data_sets: dict[str, Any] | None = None
     with _console_apart(args.out / "stack.log"), _target(args) as (target, processes):
         accounts = asyncio.run(
-            create_accounts(max(users), target.user_pool_id, target.endpoint_url, target.region)
+            create_accounts(
+                max(users),
+                target.user_pool_id,
+                target.endpoint_url,
+                target.region,
+                ca_bundle=target.ca_bundle,
+            )
         )
         users_file = args.out / "accounts.json"
         users_file.write_text(json.dumps(accounts))
@@ -218,6 +225,11 @@ def _parser() -> argparse.ArgumentParser:
         help="do not meter the local functions' AWS usage (no cost per request in the summary)",
     )
     parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="the functions reach the emulator over HTTPS with a local CA, as they reach AWS",
+    )
+    parser.add_argument(
         "--data",
         choices=("empty", *DATA_SETS),
         default="empty",
@@ -296,6 +308,7 @@ def _seed(target: Target, size: ShopSize, accounts: list[dict[str, Any]]) -> See
             target.outputs.table_name,
             size,
             user_ids=[account["userId"] for account in accounts],
+            ca_bundle=target.ca_bundle,
         )
     )
     print(f"  {report.line()}", flush=True)
@@ -372,6 +385,7 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
                 user_pool_id=document["UserPoolId"],
                 endpoint_url=document.get("AwsEndpointUrl") or None,
                 region=document["Region"],
+                ca_bundle=document.get("AwsCaBundle") or None,
             ),
             StackProcesses(local=False),
         )
@@ -387,6 +401,7 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
         outputs_path=args.out / "outputs.json",
         seed=seed_demo_data,
         max_containers=args.containers,
+        tls=args.tls,
     ).start()
     try:
         # A few containers per function started before any request, one function at a time:
@@ -407,6 +422,7 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[Target, StackProcesses]]
                 endpoint_url=stack.endpoint_url,
                 region=stack.outputs.region,
                 outputs=stack.outputs,
+                ca_bundle=stack.outputs.aws_ca_bundle or None,
             ),
             StackProcesses(
                 emulator=emulator,
@@ -516,7 +532,11 @@ def _emulator_label(args: argparse.Namespace) -> str:
         where = "moto in its own process"
     else:
         where = "moto inside the gateway's process"
-    return f"{where}; up to {args.containers} containers per function ({args.prewarm} prewarmed)"
+    transport = "HTTPS (local CA)" if args.tls else "plain HTTP"
+    return (
+        f"{where}, reached over {transport}; up to {args.containers} containers per function "
+        f"({args.prewarm} prewarmed)"
+    )
 
 
 def _step_line(step: StepResult) -> str:
@@ -531,7 +551,13 @@ def _step_line(step: StepResult) -> str:
 
 
 async def create_accounts(
-    count: int, pool_id: str, endpoint: str | None, region: str, *, admins: int = 1
+    count: int,
+    pool_id: str,
+    endpoint: str | None,
+    region: str,
+    *,
+    admins: int = 1,
+    ca_bundle: str | None = None,
 ) -> list[dict[str, Any]]:
     """Confirmed users made through Cognito's admin API (faster than registering each).
 
@@ -540,6 +566,8 @@ async def create_accounts(
     options: dict[str, Any] = {"region_name": region}
     if endpoint:
         options["endpoint_url"] = endpoint
+    if ca_bundle:
+        options["verify"] = ca_bundle
     run = uuid.uuid4().hex[:8]
     async with get_session().create_client("cognito-idp", **options) as cognito:
 

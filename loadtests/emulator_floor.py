@@ -16,7 +16,7 @@ from typing import Any
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from libs.stack_outputs import StackOutputs
+from libs.stack_outputs import StackOutputs, client_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +47,7 @@ async def measure_floor(
 ) -> list[FloorResult]:
     """GetItem and the category Query, each sent ``concurrency`` at a time for ``seconds``."""
     config = AioConfig(max_pool_connections=concurrency)
-    options: dict[str, Any] = {
-        "endpoint_url": outputs.aws_endpoint_url,
-        "region_name": outputs.region,
-        "config": config,
-    }
+    options: dict[str, Any] = {**client_options(outputs), "config": config}
     table = outputs.table_name
     async with get_session().create_client("dynamodb", **options) as dynamodb:
         calls: dict[str, Callable[[], Awaitable[Any]]] = {

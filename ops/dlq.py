@@ -190,6 +190,8 @@ def client_options(use_aws: bool, outputs_path: Path) -> dict[str, Any]:
         # The emulator accepts any credentials; botocore only needs some to sign.
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
+        # A `just dev --tls` answers over HTTPS, verified with its local CA.
+        **({"verify": outputs.aws_ca_bundle} if outputs.aws_ca_bundle else {}),
     }
 
 

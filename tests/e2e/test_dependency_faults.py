@@ -30,7 +30,9 @@ from emulator.faults import Fault, FaultKind, FaultyApi
 from libs.http_function import DEADLINE_MARGIN_SECONDS, HttpFunction
 from libs.json_api import json_response
 from libs.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
+from libs.sealed_fields import FieldSealer
 from libs.table_keys import as_key, idempotency_key, profile_key, user_partition
+from services.users.profile_table import Sealing, to_profile
 from tests.accounts import SignedInUser
 from tests.lambda_context import as_lambda_context
 from tests.system_under_test import SystemUnderTest
@@ -38,6 +40,7 @@ from tests.system_under_test import SystemUnderTest
 if TYPE_CHECKING:
     from types_aiobotocore_cognito_idp import CognitoIdentityProviderClient
     from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_kms import KMSClient
 
 # Shorter than the declared 10 s, so a slow dependency costs each test seconds, not ten; longer
 # than three attempts at an unreachable endpoint (at most 3 s of backoff) plus the margin.
@@ -243,7 +246,12 @@ async def test_a_profile_update_that_cannot_reach_dynamodb_is_a_503_and_changes_
 
 @needs_fault_injection
 async def test_a_profile_update_without_an_answer_is_a_504_and_applied_whole_or_not(
-    faults: FaultyApi, alice: SignedInUser, dynamodb: DynamoDBClient, table_name: str
+    faults: FaultyApi,
+    alice: SignedInUser,
+    dynamodb: DynamoDBClient,
+    kms: KMSClient,
+    stack: SystemUnderTest,
+    table_name: str,
 ) -> None:
     # Given DynamoDB receives UpdateItem but never answers in time
     faults.fault = Fault(FaultKind.SLOW, operation="UpdateItem")
@@ -256,11 +264,10 @@ async def test_a_profile_update_without_an_answer_is_a_504_and_applied_whole_or_
     # And the profile is either absent or holds the whole change at version 1
     item = await stored(dynamodb, table_name, profile_key(alice.user_id))
     if item is not None:
-        assert (item["name"]["S"], item["phone"]["S"], item["version"]["N"]) == (
-            "Alice",
-            "+351912345678",
-            "1",
-        )
+        # (name and phone are sealed: opened as the users function opens them)
+        sealing = Sealing(FieldSealer(stack.outputs.pii_key_arn), kms)
+        profile = await to_profile(item, alice.user_id, sealing)
+        assert (profile.name, profile.phone, profile.version) == ("Alice", "+351912345678", 1)
     # When she retries the same change: applied now, or a 409 because it already was
     retried = await call(faults, "PUT", "/users/me", alice, change)
     assert retried.response.status_code == (200 if item is None else 409), retried.response.text

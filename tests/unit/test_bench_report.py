@@ -160,3 +160,40 @@ def test_the_floors_make_exactly_each_endpoints_aws_calls() -> None:
     puts = write[2]["TransactItems"]
     assert len(puts) == 3
     assert all("attribute_not_exists" in p["Put"]["ConditionExpression"] for p in puts)
+
+
+def test_the_cold_start_ratio_is_reported_over_tls_and_over_plain_http() -> None:
+    # Given cold figures over TLS (ours 260 vs 400 ms) and over plain HTTP (ours 240 vs 360 ms)
+    def cold_set(ours: float, baseline: float) -> dict[str, Any]:
+        cold = {
+            f"{variant} {service} {tracing}": {"median": wall, "p95": wall, "cpu_median": wall}
+            for tracing in report.TRACING
+            for service in report.SERVICES
+            for variant, wall in (("ours", ours), ("baseline", baseline))
+        }
+        measured: dict[str, Any] = {"settings": {"quick": True, "cold_runs": 1}, "cold": cold}
+        measured["ratios"] = report.ratios(measured)
+        return measured
+
+    measured: dict[str, Any] = {
+        "settings": {"quick": True, "cold_runs": 1, "latency_ms": 0},
+        "measured_at": "now",
+        "machine": "test",
+        "transports": {"tls": cold_set(260.0, 400.0), "http": cold_set(240.0, 360.0)},
+    }
+    measured["targets"] = report.all_targets(measured)
+    # When the report is written
+    text = report.markdown(measured)
+    # Then each transport's ratio stands side by side, with what TLS added to each
+    assert (
+        "| orders | untraced | 0.65 (0.65) | 0.667 (0.667) | +20.0 (+20.0) | +40.0 (+40.0) |"
+        in text
+    )
+    assert "### Measured over TLS" in text
+    assert "### Measured over plain HTTP" in text
+    # And each target is judged once per transport, labelled
+    names = [t["target"] for t in measured["targets"]]
+    assert "cold init orders ≤ 0.8x baseline (tracing off), TLS" in names
+    assert "cold init orders ≤ 0.8x baseline (tracing off), plain HTTP" in names
+    # And the step log keeps the TLS figures
+    assert report.step_entry("a change", measured)["transport"] == "tls"
