@@ -76,8 +76,9 @@ diff env="dev":
 # over TLS and over plain HTTP (`--transport tls|http|both`), and what sealing personal fields
 # costs (`just bench --quick` for a smoke run; `--only sealing`).
 # Writes bench/results/latest.{json,md,png}.
+[positional-arguments]
 bench *args:
-    uv run --group bench python -m bench {{args}}
+    uv run --group bench python -m bench "$@"
 
 # Locust against the local system (or `--outputs FILE` of a deployed stage), gated by the SLOs.
 # `just load --users 40 --duration 2m` (`--tls`: the functions reach the emulator over HTTPS);
