@@ -194,10 +194,17 @@ async def test_module_that_cannot_be_imported_fails_each_invocation() -> None:
 async def test_prewarm_starts_containers_before_the_first_invocation() -> None:
     pool = _pool(max_containers=3)
     try:
+        # Given two containers started ahead of any invocation
         await pool.prewarm(2)
         assert pool.size == 2
-        results = await asyncio.gather(*(pool.invoke({}) for _ in range(2)))
-        assert all(result["invocations"] == 1 for result in results)
+        # When two invocations arrive together (each holds its container for a second, so
+        # neither can be served after the other by the same container)
+        results = await asyncio.gather(
+            *(pool.invoke({"action": "sleep", "seconds": 1}) for _ in range(2))
+        )
+        # Then the prewarmed containers serve them, each its first invocation, none started anew
+        assert [result["invocations"] for result in results] == [1, 1]
+        assert len({result["pid"] for result in results}) == 2
         assert pool.size == 2
     finally:
         pool.close()
