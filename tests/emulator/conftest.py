@@ -48,3 +48,30 @@ async def create_streamed_table(dynamodb: DynamoDBClient, prefix: str) -> str:
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     return name
+
+
+@pytest.fixture
+async def table(own_moto_dynamodb: DynamoDBClient) -> str:
+    """A table laid out like the main one: PK/SK, and GSI1 on GSI1PK/GSI1SK (all projected)."""
+    name = f"gsi1-{uuid.uuid4().hex[:8]}"
+    strings = ("PK", "SK", "GSI1PK", "GSI1SK")
+    await own_moto_dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in strings],
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI1",
+                "KeySchema": [
+                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    return name

@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
-
-import pytest
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 KB = 1024
-
-
-@pytest.fixture
-async def table(own_moto_dynamodb: DynamoDBClient) -> str:
-    """A PK/SK table with GSI1 (all attributes projected), as the main table is laid out."""
-    name = f"capacity-{uuid.uuid4().hex[:8]}"
-    strings = ("PK", "SK", "GSI1PK", "GSI1SK")
-    await own_moto_dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in strings],
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    return name
 
 
 def item(pk: str, payload_bytes: int, **more: str) -> dict[str, Any]:

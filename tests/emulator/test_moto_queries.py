@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -11,33 +10,6 @@ from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-
-
-@pytest.fixture
-async def table(own_moto_dynamodb: DynamoDBClient) -> str:
-    """A table laid out like the main one: PK/SK, and GSI1 on GSI1PK/GSI1SK."""
-    name = f"queries-{uuid.uuid4().hex[:8]}"
-    strings = ("PK", "SK", "GSI1PK", "GSI1SK")
-    await own_moto_dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in strings],
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    return name
 
 
 def order(order_id: str, user: str, created: str) -> dict[str, Any]:
