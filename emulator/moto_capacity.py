@@ -68,6 +68,7 @@ def value_size(value: Any) -> int:
     raise ValueError(f"not an attribute value: {value!r}")
 
 
+@functools.lru_cache(maxsize=4096)  # the same prices, quantities and times recur on every page
 def number_size(text: str) -> int:
     """A number's bytes: one per two significant digits (zeros at either end dropped), plus one."""
     try:
@@ -145,10 +146,12 @@ def item_write_units(
 
 def _typed(value: Any) -> tuple[str, Any]:
     """(type, content) of a wire-form value or of a moto DynamoType."""
-    if isinstance(value, Mapping):
-        ((kind, content),) = value.items()
-        return kind, content
-    return value.type, value.value
+    if type(value) is not dict:
+        kind = getattr(value, "type", None)
+        if isinstance(kind, str):  # a DynamoType (checked first: no Mapping, and this is cheaper)
+            return kind, value.value
+    ((kind, content),) = value.items()
+    return kind, content
 
 
 def _binary_size(content: Any) -> int:

@@ -408,6 +408,49 @@ INTERNALS: Final = (
         "97fbd7964ee699f2",
     ),
     MotoInternal(
+        "moto.core.serialize:BaseJSONSerializer._serialize_type_map",
+        "emulator.moto_speedups",
+        "called as (self, serialized, value, shape, key) and writes "
+        "serialized[get_serialized_name(shape, key)] = a dict of each key's value serialized by "
+        "shape.value's serializer",
+        "c12fb175badd11b1",
+    ),
+    MotoInternal(
+        "moto.dynamodb.models.utilities:dynamo_to_dict",
+        "emulator.moto_speedups",
+        "returns strings, numbers, booleans and None as they are, copies plain dicts and lists "
+        "member by member, a DynamoType other than B and BS as {type: its value made plain}; "
+        "recurses through this module's name",
+        "658c88f9c8493716",
+    ),
+    MotoInternal(
+        "moto.dynamodb.responses:dynamo_to_dict",
+        "emulator.moto_speedups",
+        "DynamoResult makes its result plain through this module's name",
+        "658c88f9c8493716",
+        defined_at="moto.dynamodb.models.utilities:dynamo_to_dict",
+    ),
+    MotoInternal(
+        "moto.dynamodb.models.dynamo_type:DynamoType.size",
+        "emulator.moto_speedups",
+        "for N the length of str(value), for S bytesize(value) (after ruling out the other types)",
+        "0fdfdf58038e52ea",
+    ),
+    MotoInternal(
+        "moto.dynamodb.models.dynamo_type:Item.size",
+        "emulator.moto_speedups",
+        "the sum of bytesize(name) + value.size() over attrs",
+        "574cf724b86a53a1",
+    ),
+    MotoInternal(
+        "moto.dynamodb.models.dynamo_type:Item.__deepcopy__",
+        "emulator.moto_speedups",
+        "a new Item of copied hash_key, range_key and attrs (a LimitedSizeDict filled without "
+        "its size check); a DynamoType is copied as a new one with the same type, and the same "
+        "value when it is a string or boolean; an item has no other attribute",
+        "7c0482b68ea7fa85",
+    ),
+    MotoInternal(
         "moto.moto_server.threaded_moto_server:MotoRequestHandler",
         "emulator.moto_speedups",
         "werkzeug's WSGIRequestHandler with moto's make_environ; ThreadedMotoServer looks it up "

@@ -13,6 +13,13 @@ three quarters of a put's time; here an item is sized once, when it is whole. An
 comparison and hash of a DynamoDB value (sorting a partition, looking up a key) asks its
 ``cast_value``, which tests five other types before returning a string as it is: strings and
 numbers now take the first branch.
+
+What a page of items costs grows with its items, so each item's share matters: a Query sizes
+every item it returns twice (its 1 MB page limit) through five type tests per attribute, copies
+every attribute through ``copy.deepcopy``, and serializes each attribute as its own structure.
+Strings and numbers are now sized directly, scalar attributes copied without the generic
+machinery, and a map of attribute values (an item) written in one pass: a 21-item page costs
+about half of moto's time for it.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ def speed_up_moto() -> None:
     import jsonpath_ng.ext
     import moto.backends
     import moto.core.responses
+    import moto.dynamodb.models.utilities
+    import moto.dynamodb.responses
     import moto.moto_server.threaded_moto_server
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -51,6 +60,8 @@ def speed_up_moto() -> None:
     responses: Any = moto.core.responses
     jsonpath: Any = jsonpath_ng.ext
     threaded_server: Any = moto.moto_server.threaded_moto_server
+    dynamodb_utilities: Any = moto.dynamodb.models.utilities
+    dynamodb_responses: Any = moto.dynamodb.responses
     with _PATCH_LOCK:
         if getattr(BaseJSONSerializer._serialize_type_structure, "_emulator_fast", False):
             return
@@ -63,9 +74,17 @@ def speed_up_moto() -> None:
         BaseJSONSerializer._serialize_type_structure = _with_attribute_values_direct(  # type: ignore[method-assign]
             BaseJSONSerializer._serialize_type_structure
         )
+        BaseJSONSerializer._serialize_type_map = _with_items_direct(  # type: ignore[method-assign]
+            BaseJSONSerializer._serialize_type_map
+        )
+        dynamodb_utilities.dynamo_to_dict = _plain_values_first(dynamodb_utilities.dynamo_to_dict)
+        dynamodb_responses.dynamo_to_dict = dynamodb_utilities.dynamo_to_dict
         Item.__init__ = _sized_once(Item.__init__)  # type: ignore[method-assign]
+        Item.size = _sizing_inlined(Item.size)  # type: ignore[method-assign,assignment]
+        Item.__deepcopy__ = _scalars_shared(Item.__deepcopy__)  # type: ignore[method-assign]
         dynamo_type: Any = DynamoType
         dynamo_type.cast_value = _strings_and_numbers_first(vars(DynamoType)["cast_value"])
+        dynamo_type.size = _strings_and_numbers_sized(DynamoType.size)
         # The handler ThreadedMotoServer builds its server with (looked up when it starts).
         threaded_server.MotoRequestHandler = _keeping_alive(threaded_server.MotoRequestHandler)
 
@@ -123,6 +142,103 @@ def _strings_and_numbers_first(cast_value: property) -> property:
     return property(fast_cast_value)
 
 
+def _strings_and_numbers_sized(size: Callable[[Any], int]) -> Callable[[Any], int]:
+    """moto's ``DynamoType.size``, sizing strings and numbers before testing for other types
+    (the same sizes: a string's UTF-8 bytes, a number's characters)."""
+
+    @functools.wraps(size)
+    def fast_size(value: Any) -> int:
+        kind, inner = value.type, value.value
+        if kind == "S" and type(inner) is str:
+            return len(inner.encode())
+        if kind == "N":
+            return len(str(inner))
+        return size(value)
+
+    return fast_size
+
+
+def _sizing_inlined(size: Callable[[Any], int]) -> Callable[[Any], int]:
+    """moto's ``Item.size`` (every attribute's name and value), strings and numbers sized inline."""
+
+    @functools.wraps(size)
+    def item_size(item: Any) -> int:
+        total = 0
+        for name, value in item.attrs.items():
+            kind, inner = value.type, value.value
+            if kind == "S" and type(inner) is str:
+                value_size = len(inner.encode())
+            elif kind == "N":
+                value_size = len(str(inner))
+            else:
+                value_size = value.size()
+            total += (len(name.encode()) if type(name) is str else _bytesize(name)) + value_size
+        return total
+
+    return item_size
+
+
+def _bytesize(text: str | bytes) -> int:
+    return len(text if isinstance(text, bytes) else text.encode())
+
+
+def _scalars_shared(deepcopy: Callable[[Any, dict[int, Any]], Any]) -> Callable[..., Any]:
+    """moto's ``Item.__deepcopy__``: attributes holding one string, number, boolean or null are
+    copied as a new wrapper of the same (immutable) value, as moto's own copy makes them;
+    everything else goes through ``copy.deepcopy``."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    new = object.__new__
+
+    def copied(value: Any, memo: dict[int, Any]) -> Any:
+        if type(value) is DynamoType and type(value.value) in (str, bool):
+            twin = new(DynamoType)
+            twin.type, twin.value = value.type, value.value
+            return twin
+        return copy.deepcopy(value, memo)
+
+    @functools.wraps(deepcopy)
+    def shallow_scalars(item: Any, memo: dict[int, Any]) -> Any:
+        if type(item.attrs) is not LimitedSizeDict:
+            return deepcopy(item, memo)
+        result = new(type(item))
+        memo[id(item)] = result
+        result.hash_key = copied(item.hash_key, memo) if item.hash_key is not None else None
+        result.range_key = copied(item.range_key, memo) if item.range_key is not None else None
+        attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.update(attrs, {name: copied(value, memo) for name, value in item.attrs.items()})
+        result.attrs = attrs
+        return result
+
+    return shallow_scalars
+
+
+def _plain_values_first(to_dict: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's ``dynamo_to_dict`` (a response's DynamoTypes as plain values), walking plain dicts,
+    lists and scalars itself: the same result, without four type tests per node of every item.
+    Replaces the module's name too, so moto's own recursion comes back here."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    scalars = (str, int, bool, type(None))
+
+    @functools.wraps(to_dict)
+    def plain_first(value: Any) -> Any:
+        kind = type(value)
+        if kind in scalars:
+            return value
+        if kind is dict:
+            return {key: plain_first(member) for key, member in value.items()}
+        if kind is list:
+            return [plain_first(member) for member in value]
+        if kind is DynamoType and value.type not in ("B", "BS"):  # binary: decoded by moto's
+            return {value.type: plain_first(value.value)}
+        return to_dict(value)
+
+    return plain_first
+
+
 def _sized_once(init: Callable[..., None]) -> Callable[..., None]:
     """moto's Item constructor, checking the 400 KB item limit once rather than per attribute.
 
@@ -172,6 +288,34 @@ def _with_attribute_values_direct(serialize: Callable[..., None]) -> Callable[..
 
     serialize_structure._emulator_fast = True  # type: ignore[attr-defined]
     return serialize_structure
+
+
+def _with_items_direct(serialize: Callable[..., None]) -> Callable[..., None]:
+    """moto's JSON map serializer, writing a map of attribute values (an item) in one pass when
+    every value has a direct wire form; otherwise moto's own, member by member."""
+
+    @functools.wraps(serialize)
+    def serialize_map(serializer: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        members = shape.value
+        if (
+            members.name == "AttributeValue"
+            and members.members.keys() == _ATTRIBUTE_VALUE_MEMBERS
+            and "name" not in members.serialization
+            and isinstance(value, dict)
+        ):
+            wire = {}
+            for name, member in value.items():
+                member_wire = wire_attribute_value(member)
+                if member_wire is None or type(name) is not str:
+                    break
+                wire[name] = member_wire
+            else:
+                serialized[serializer.get_serialized_name(shape, key)] = wire
+                return
+        serialize(serializer, serialized, value, shape, key)
+
+    serialize_map._emulator_fast = True  # type: ignore[attr-defined]
+    return serialize_map
 
 
 def _keeping_alive(handler: type) -> type:

@@ -51,12 +51,12 @@ def moto_serialized(result: dict[str, Any], operation: str, *, fast: bool) -> An
     serializer = get_serializer_class("dynamodb", "json")(
         operation_model=operation_model, value_picker=XFormedAttributePicker()
     )
-    structure = BaseJSONSerializer._serialize_type_structure
     if not fast:
-        # moto's own method, as it was before the fast path wrapped it
-        vars(serializer)["_serialize_type_structure"] = MethodType(
-            vars(structure)["__wrapped__"], serializer
-        )
+        # moto's own methods, as they were before the fast paths wrapped them
+        for name in ("_serialize_type_structure", "_serialize_type_map"):
+            vars(serializer)[name] = MethodType(
+                vars(getattr(BaseJSONSerializer, name))["__wrapped__"], serializer
+            )
     return json.loads(serializer.serialize(result)["body"])
 
 
@@ -75,6 +75,38 @@ def test_query_responses_are_serialized_as_moto_serializes_them(
         assert moto_serialized(result, "Query", fast=True) == moto_serialized(
             result, "Query", fast=False
         )
+
+
+def test_items_are_sized_copied_and_made_plain_as_moto_does_it(own_moto: Backend) -> None:
+    import copy
+
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    # Given stored items of every attribute form, nested (binary ones among them)
+    chance = random.Random(11)
+    for _ in range(300):
+        attributes = {"PK": {"S": "key"}} | {
+            f"a{n}": random_value(chance) for n in range(chance.randint(0, 6))
+        }
+        item = Item(DynamoType({"S": "key"}), None, attributes)
+        # Then each is sized as moto sizes it, attribute by attribute and whole
+        for value in item.attrs.values():
+            assert value.size() == DynamoType.size.__wrapped__(value)  # type: ignore[attr-defined]
+        assert item.size() == Item.size.__wrapped__(item)  # type: ignore[attr-defined]
+        # And copied into an equal item that shares nothing mutable with it
+        twin = copy.deepcopy(item)
+        moto_twin = Item.__deepcopy__.__wrapped__(item, {})  # type: ignore[attr-defined]
+        assert twin == moto_twin == item
+        assert twin.to_json() == item.to_json()
+        for name, value in item.attrs.items():
+            assert twin.attrs[name] is not value
+            if isinstance(value.value, list | dict):
+                assert twin.attrs[name].value is not value.value
+        # And made plain for the response exactly as moto makes it
+        result = {"Items": [item.to_json()["Attributes"], item.attrs], "Count": 2}
+        fast = utilities.dynamo_to_dict(result)
+        assert fast == utilities.dynamo_to_dict.__wrapped__(result)  # type: ignore[attr-defined]
 
 
 def test_binary_and_unexpected_values_are_left_to_moto() -> None:
