@@ -18,6 +18,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession, get_session
 
+from libs.attribute_values import ResponseParsers
 from libs.aws_usage import meter, metering
 
 if TYPE_CHECKING:
@@ -63,8 +64,11 @@ def plain_http_options(environ: dict[str, str] | None = None) -> dict[str, Any]:
 
 @cache
 def container_session() -> AioSession:
-    """The container's one botocore session: its loaders parse each data file once."""
-    return get_session()
+    """The container's one botocore session: its loaders parse each data file once, and its
+    clients take DynamoDB items as sent (``libs.attribute_values``)."""
+    session = get_session()
+    session.register_component("response_parser_factory", ResponseParsers())
+    return session
 
 
 # Fail fast inside a Lambda's timeout; "standard" retries back off on throttling. Three
