@@ -64,6 +64,7 @@ from loadtests.slo_gate import (
     read_steady_rate,
     read_totals,
 )
+from loadtests.timings import read_timings, with_exact_percentiles
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -470,11 +471,13 @@ def _run_step(
         "LOAD_USERS_FILE": str(users_file),
         "LOAD_REVALIDATE_SHARE": str(args.revalidate),
         "LOAD_REVALIDATION_FILE": f"{prefix}_revalidation.json",
+        "LOAD_TIMINGS_FILE": f"{prefix}_timings.json",
     }
     if rate is not None:
         environment["LOAD_TASKS_PER_USER"] = str(rate / users)
     pace = f"{rate:.0f} req/s" if rate is not None else "a shopper's pace"
     Path(environment["LOAD_REVALIDATION_FILE"]).unlink(missing_ok=True)  # a previous run's
+    Path(environment["LOAD_TIMINGS_FILE"]).unlink(missing_ok=True)
     print(f"locust: {users} users at {pace} for {duration} against {target.base_url}", flush=True)
     log = Path(f"{prefix}.log")
     with log.open("wb") as output:
@@ -491,14 +494,16 @@ def _run_step(
         status = locust.wait()
     if status != 0:
         raise RuntimeError(f"locust exited with status {status}; see {log}")
-    stats = read_stats(Path(f"{prefix}_stats.csv"))
+    timings = read_timings(Path(environment["LOAD_TIMINGS_FILE"]))
+    stats = with_exact_percentiles(read_stats(Path(f"{prefix}_stats.csv")), timings)
+    (totals,) = with_exact_percentiles([read_totals(Path(f"{prefix}_stats.csv"))], timings)
     server_errors = read_server_errors(Path(f"{prefix}_failures.csv"))
     return StepResult(
         target_rps=rate,
         users=users,
         seconds=time.monotonic() - started,
         routes=tuple(stats),
-        totals=read_totals(Path(f"{prefix}_stats.csv")),
+        totals=totals,
         server_errors=server_errors,
         verdict=evaluate(stats, server_errors),
         cores=cores_used(before, after),

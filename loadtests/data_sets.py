@@ -147,7 +147,7 @@ def _shown(percentiles: Mapping[str, float] | None) -> str:
     if percentiles is None:
         return "-"
     return (
-        f"{percentiles['p50_ms']:.0f} / {percentiles['p95_ms']:.0f} / {percentiles['p99_ms']:.0f}"
+        f"{percentiles['p50_ms']:.1f} / {percentiles['p95_ms']:.0f} / {percentiles['p99_ms']:.0f}"
     )
 
 

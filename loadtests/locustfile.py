@@ -12,7 +12,8 @@ the SLO declaration; a variant of a route carries a suffix, e.g. ``GET /products
 without, a shopper's pace.
 A share of the catalog views (``LOAD_REVALIDATE_SHARE``) revalidate an answer seen before with
 its ETag, as a browser or a cache whose copy went stale does; the counts of those and of their
-304s go to ``LOAD_REVALIDATION_FILE`` when the run stops.
+304s go to ``LOAD_REVALIDATION_FILE`` when the run stops. Every request's response time, unrounded,
+goes to ``LOAD_TIMINGS_FILE`` by request name (``loadtests.timings``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _NEXT_ADMIN = itertools.cycle([a for a in _ACCOUNTS if a.get("admin")] or _ACCOU
 _TASKS_PER_USER = os.environ.get("LOAD_TASKS_PER_USER")
 _REVALIDATE_SHARE = float(os.environ.get("LOAD_REVALIDATE_SHARE", "0"))
 _REVALIDATION_FILE = os.environ.get("LOAD_REVALIDATION_FILE")
+_TIMINGS_FILE = os.environ.get("LOAD_TIMINGS_FILE")
 NOT_MODIFIED = 304
 # This process's catalog reads, those sent with If-None-Match, and the 304s among them.
 _CATALOG_COUNTS = {"catalogReads": 0, "revalidations": 0, "notModified": 0}
@@ -56,8 +58,25 @@ def _write_catalog_counts(**_: Any) -> None:
             json.dump(_CATALOG_COUNTS, file)
 
 
-# Locust's event hooks are untyped; the listener itself is typed.
+# This process's response times in ms, by request name, as measured (Locust's own are rounded).
+_TIMINGS: dict[str, list[float]] = {}
+
+
+def _note_time(name: str, response_time: float, **_: Any) -> None:
+    _TIMINGS.setdefault(name, []).append(response_time)
+
+
+def _write_timings(**_: Any) -> None:
+    if _TIMINGS_FILE:
+        with open(_TIMINGS_FILE, "w") as file:
+            json.dump(_TIMINGS, file)
+
+
+# Locust's event hooks are untyped; the listeners themselves are typed.
 events.test_stop.add_listener(_write_catalog_counts)  # type: ignore[no-untyped-call]
+events.test_stop.add_listener(_write_timings)  # type: ignore[no-untyped-call]
+if _TIMINGS_FILE:
+    events.request.add_listener(_note_time)  # type: ignore[no-untyped-call]
 
 
 def poisson_throughput(tasks_per_second: float) -> Callable[[User], float]:
