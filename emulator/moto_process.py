@@ -11,6 +11,7 @@ import contextlib
 import gc
 import multiprocessing
 import signal
+import sys
 from multiprocessing.connection import Connection
 from typing import Final
 
@@ -18,6 +19,8 @@ from emulator.moto_server import serve_moto
 
 START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 5.0
+# How long a thread may hold the GIL while others wait for it (CPython's default: 5 ms).
+SWITCH_INTERVAL_SECONDS: Final = 0.001
 # The AWS APIs the local system calls (their models are loaded before the heap is frozen).
 _SERVICES_USED: Final = ("dynamodb", "dynamodbstreams", "sqs", "events", "cognito-idp")
 # Spawn, not fork: the parent already runs threads whose locks a fork would copy.
@@ -68,6 +71,10 @@ def _serve(conn: Connection, tls: bool) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when moto ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent set the emulator's credentials in the environment this process inherited.
+    # A thread back from a socket read or write waits for the GIL until the running thread
+    # yields it, by default after 5 ms: a short request (a login, a GetItem) then waits behind
+    # a long one (a page of items). 1 ms bounds that wait (measured in docs/local-data.md).
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     server = serve_moto(tls=tls)
     _freeze_the_heap_so_far()
     try:

@@ -374,9 +374,12 @@ def _keeping_alive(handler: type) -> type:
             bodiless = int(code) < 200 or int(code) in (204, 304)
             if not bodiless:
                 self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
+            # Status line, headers and body in one write: each write lets go of the GIL, and
+            # under load taking it back can wait out another thread's switch interval.
+            self._headers_buffer.append(b"\r\n")
             if payload and not bodiless:
-                self.wfile.write(payload)
+                self._headers_buffer.append(payload)
+            self.flush_headers()
 
         def _can_keep_alive(self) -> bool:
             headers = self.headers
