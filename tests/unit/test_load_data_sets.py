@@ -43,7 +43,7 @@ def test_a_route_slower_on_the_large_set_fails_the_comparison_by_name() -> None:
     over = [route["route"] for route in document["routes"] if not route["ratio_within_target"]]
     assert over == ["GET /products (all)"]
     assert not document["passed"]
-    assert "| GET /products (all) | 10 / 50 / 80 | 20 / 50 / 80 | 2.00 |" in (
+    assert "| GET /products (all) | 10.0 / 50 / 80 | 20.0 / 50 / 80 | 2.00 |" in (
         comparison_markdown(document)
     )
 
