@@ -14,6 +14,7 @@ from bench import report
 from bench.bench_stack import start_bench_stack
 from bench.deployable import sites_by_variant
 from bench.report import TRANSPORTS
+from bench.request_cost import measure_request_cost
 from bench.runner import cold_starts, warm_latency
 from bench.sealing import measure_sealing
 
@@ -21,7 +22,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 STEP_LOG = Path(__file__).resolve().parent / "step_log.json"
 # Each variant's bundle-like site-packages (links into the environment's).
 SITES = Path(__file__).resolve().parent.parent / ".local" / "bench-sites"
-PARTS = ("cold", "warm", "bundles", "sealing")
+PARTS = ("cold", "warm", "bundles", "sealing", "cost")
 # A fixed wait per AWS call for the second warm pass: a same-region round trip to AWS.
 DEFAULT_LATENCY_MS = 5.0
 
@@ -47,15 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         },
         "transports": {},
     }
-    measuring = parts & {"cold", "warm", "sealing"}
+    measuring = parts & {"cold", "warm", "sealing", "cost"}
     sites = sites_by_variant(SITES) if measuring else {}  # built once: both transports use them
     for transport in transports if measuring else ():
         measured = _measure(
             transport, sites, parts, (cold_runs, invocations, rounds), args.latency_ms, results
         )
-        if "sealing" in measured:
-            results["sealing"] = measured.pop("sealing")
-        parts -= {"sealing"}  # measured once, over the first transport (TLS when it is measured)
+        for once in ("sealing", "cost"):
+            if once in measured:
+                results[once] = measured.pop(once)
+        parts -= {"sealing", "cost"}  # measured once, over the first transport (TLS if measured)
         if measured.keys() & {"cold", "warm"}:
             results["transports"][transport] = measured
     if "bundles" in parts:
@@ -156,12 +158,16 @@ def _measure(
         if "warm" in parts:
             print(f"{transport} warm: {invocations} invocations per endpoint and variant ...")
             measured["warm"] = warm_latency(spec, invocations, rounds, stack.clear_placed_orders)
-            if latency_ms:
-                print(f"{transport} warm again, {latency_ms:g} ms per AWS call ...", flush=True)
-                stack.set_service_latency(latency_ms)
-                measured["warm_latency"] = warm_latency(
-                    spec, invocations // 2, rounds, stack.clear_placed_orders
-                )
+        if "cost" in parts:
+            metered = max(50, invocations // 10)
+            print(f"cost: {metered} metered invocations per endpoint (ours) ...", flush=True)
+            measured["cost"] = measure_request_cost(spec, metered, stack.clear_placed_orders)
+        if "warm" in parts and latency_ms:
+            print(f"{transport} warm again, {latency_ms:g} ms per AWS call ...", flush=True)
+            stack.set_service_latency(latency_ms)
+            measured["warm_latency"] = warm_latency(
+                spec, invocations // 2, rounds, stack.clear_placed_orders
+            )
     finally:
         stack.stop()
     measured["ratios"] = report.ratios(measured)

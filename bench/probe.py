@@ -4,6 +4,8 @@
 ``ENDPOINT COUNT`` with a JSON line of latencies (wall clock and this process's CPU time).
 ``python -m bench.probe cold VARIANT SERVICE`` imports one handler, answers one request and
 reports on stderr with the CPU time spent so far: the parent times the process.
+``python -m bench.probe metered VARIANT`` answers like ``warm``, with what each invocation would
+be billed for instead of latencies (run with ``MEASURE_AWS_USAGE=1``: ``bench.request_cost``).
 Only the standard library is imported at module level, so a cold probe measures the handler; and
 the environment's site-packages is swapped for the variant's bundle-like one (``BENCH_SITE``), so
 a library that imports whatever it finds (X-Ray's ``patch_all``) finds what it would in Lambda.
@@ -144,6 +146,52 @@ def warm(variant: str) -> None:
         closing()
 
 
+def metered(variant: str) -> None:
+    """Like ``warm``: each invocation's route, duration, CPU, log bytes and AWS usage."""
+    import tempfile
+
+    import msgspec
+
+    protocol = os.fdopen(os.dup(1), "w")
+    # Handlers log to stdout: here a file, whose growth is each invocation's log bytes.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - open for the life of the process
+    os.dup2(log.fileno(), 1)
+    spec = json.loads(sys.stdin.readline())
+    makers = events(spec)
+    invoke = _invoker(variant, spec)
+    from libs.aws_usage import take_usage
+
+    protocol.write(json.dumps({"ready": True}) + "\n")
+    protocol.flush()
+    for line in sys.stdin:
+        endpoint, count = line.split()
+        invocations: list[dict[str, Any]] = []
+        statuses: dict[str, int] = {}
+        for _ in range(int(count)):
+            event = makers[endpoint]()
+            take_usage()  # nothing before this invocation is its own
+            sys.stdout.flush()
+            logged = os.fstat(1).st_size
+            started, started_cpu = time.perf_counter_ns(), time.process_time_ns()
+            response = invoke(endpoint, event)
+            cpu_ms = (time.process_time_ns() - started_cpu) / 1e6
+            duration_ms = (time.perf_counter_ns() - started) / 1e6
+            sys.stdout.flush()
+            invocations.append(
+                {
+                    "route": event["routeKey"],
+                    "duration_ms": duration_ms,
+                    "cpu_ms": cpu_ms,
+                    "log_bytes": os.fstat(1).st_size - logged,
+                    "aws": msgspec.to_builtins(take_usage()),
+                }
+            )
+            status = str(response.get("statusCode", 200))
+            statuses[status] = statuses.get(status, 0) + 1
+        protocol.write(json.dumps({"invocations": invocations, "statuses": statuses}) + "\n")
+        protocol.flush()
+
+
 def _invoker(variant: str, spec: dict[str, Any]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
     if variant.startswith("floor"):
         return _floor_invoker(variant, spec)
@@ -207,5 +255,7 @@ if __name__ == "__main__":
     mode, variant, *rest = sys.argv[1:]
     if mode == "cold":
         cold(variant, rest[0])
+    elif mode == "metered":
+        metered(variant)
     else:
         warm(variant)

@@ -295,6 +295,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines += _warm_section(measured, "warm_latency", title)
     if "sealing" in results:
         lines += _sealing_section(results["sealing"])
+    if results.get("cost", {}).get("routes"):
+        lines += _cost_section(results["cost"])
     if results.get("bundles", {}).get("functions"):
         lines += _bundle_section(results)
     if results.get("steps"):
@@ -423,6 +425,30 @@ def _sealing_section(sealing: dict[str, Any]) -> list[str]:
         f"| {name} | {row['p50']:.2f} | {row['p95']:.2f} | {row['p99']:.2f} |"
         for name, row in sealing["warm"].items()
     ]
+    return [*lines, ""]
+
+
+def _cost_section(cost: dict[str, Any]) -> list[str]:
+    """What each benched request of ours would cost on AWS (``bench/request_cost.py``)."""
+    lines = [
+        f"**Cost per request** (ours, a metered pass apart from the timings; us-east-1 list "
+        f"prices of {cost['pricesAsOf']}, `libs/resources/prices.py`; the request alone: an "
+        "order's event is priced in `just load`'s report)",
+        "",
+        "| route | requests | read units | write units | Lambda ms (CPU) | GB-s | log bytes "
+        "| $ per 1M | largest part |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for route in cost["routes"]:
+        parts = route["byPart"]
+        largest = max(parts, key=lambda part: parts[part])
+        lines.append(
+            f"| {route['route']} | {route['requests']} | {route['readUnits']:.2f} "
+            f"| {route['writeUnits']:.2f} | {route['lambdaBilledMs']:.1f} "
+            f"({route['lambdaCpuMs']:.1f}) | {route['lambdaGbSeconds']:.4f} "
+            f"| {route['logBytes']} | {route['usdPerMillion']:.2f} "
+            f"| {largest} ({parts[largest] / route['usdPerMillion']:.0%}) |"
+        )
     return [*lines, ""]
 
 

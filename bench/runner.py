@@ -227,11 +227,19 @@ def _timed(
 class WarmProbe:
     """One implementation's handlers in a process of their own, kept warm between commands."""
 
-    def __init__(self, variant: str, spec: dict[str, Any], role: str) -> None:
+    def __init__(
+        self,
+        variant: str,
+        spec: dict[str, Any],
+        role: str,
+        *,
+        command: str = "warm",
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self.variant = variant
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "bench.probe", "warm", variant],
-            env=probe_environment(spec, variant, role=role),
+            [sys.executable, "-m", "bench.probe", command, variant],
+            env={**probe_environment(spec, variant, role=role), **(environment or {})},
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -197,3 +197,41 @@ def test_the_cold_start_ratio_is_reported_over_tls_and_over_plain_http() -> None
     assert "cold init orders ≤ 0.8x baseline (tracing off), plain HTTP" in names
     # And the step log keeps the TLS figures
     assert report.step_entry("a change", measured)["transport"] == "tls"
+
+
+def test_metered_invocations_are_priced_per_route_and_reported() -> None:
+    from bench.request_cost import as_invocation_usage
+    from emulator.usage_ledger import UsageTotals
+    from loadtests.cost import cost_document
+
+    # Given two metered GET /orders invocations, as the metered probe reports them
+    reported = [
+        {
+            "route": "GET /orders",
+            "duration_ms": duration,
+            "cpu_ms": 2.0,
+            "log_bytes": 500,
+            "aws": {"read_units": 0.5, "calls": {"dynamodb Query": 1}},
+        }
+        for duration in (7.2, 8.9)
+    ]
+    totals = UsageTotals()
+    for invocation in reported:
+        totals.add(as_invocation_usage(invocation), memory_mb=1024)
+    # When they are priced and reported
+    cost = cost_document({"GET /orders": totals})
+    timings = results(
+        cpu={"ours": 2.2, "floor": 2.0, "baseline": 1.8, "floor_boto3": 1.0},
+        wall={"ours": 6.0, "floor": 5.9, "baseline": 6.4, "floor_boto3": 6.0},
+    )
+    text = report.markdown({**timings, "targets": [], "cost": cost})
+    # Then the route is billed per millisecond started at 1 GB (8 and 9 ms: 8.5 ms on average)
+    (route,) = cost["routes"]
+    assert route["requests"] == 2
+    assert route["lambdaBilledMs"] == 8.5
+    assert route["lambdaGbSeconds"] == pytest.approx(0.0085)
+    assert route["readUnits"] == 0.5
+    # And the report has its row, its dollars, and the API's request its largest part
+    row = next(line for line in text.splitlines() if line.startswith("| GET /orders | 2 |"))
+    assert f"| {route['usdPerMillion']:.2f} |" in row
+    assert "API Gateway" in row

@@ -21,7 +21,8 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "stacks": frozenset({"libs", "services"}),
     # Synthesizes with stacks, runs the result against the emulator.
     "deploy_checks": frozenset({"libs", "services", "emulator", "stacks"}),
-    "bench": frozenset({"libs", "services", "emulator", "ops", "stacks"}),
+    # The bench prices its requests with the load test's cost model (loadtests.cost).
+    "bench": frozenset({"libs", "services", "emulator", "ops", "stacks", "loadtests"}),
     "loadtests": frozenset({"libs", "services", "emulator", "ops"}),
 }
 
