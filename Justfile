@@ -73,8 +73,8 @@ diff env="dev":
     npx --yes aws-cdk@2 diff --all --context env={{env}}
 
 # Cold init, warm latency and bundle size: ours vs a conventional baseline vs the raw SDK floor,
-# over TLS and over plain HTTP (`--transport tls|http|both`), and what sealing personal fields
-# costs (`just bench --quick` for a smoke run; `--only sealing`).
+# over TLS and over plain HTTP (`--transport tls|http|both`), what sealing personal fields
+# costs, and each request's AWS cost (`just bench --quick` for a smoke run; `--only cost`).
 # Writes bench/results/latest.{json,md,png}.
 [positional-arguments]
 bench *args:
