@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from bench.events import BenchContext, fresh, http_event
 
@@ -111,15 +111,8 @@ def cold(variant: str, service: str) -> None:
 
 
 def warm(variant: str) -> None:
-    protocol = os.fdopen(os.dup(1), "w")
     # Handlers log to stdout: that goes nowhere, the protocol has its own descriptor.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    spec = json.loads(sys.stdin.readline())
-    makers = events(spec)
-    invoke = _invoker(variant, spec)
-    protocol.write(json.dumps({"ready": True}) + "\n")
-    protocol.flush()
+    protocol, makers, invoke = _serving(variant, os.open(os.devnull, os.O_WRONLY))
     for line in sys.stdin:
         endpoint, count = line.split()
         latencies: list[float] = []
@@ -152,17 +145,11 @@ def metered(variant: str) -> None:
 
     import msgspec
 
-    protocol = os.fdopen(os.dup(1), "w")
     # Handlers log to stdout: here a file, whose growth is each invocation's log bytes.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - open for the life of the process
-    os.dup2(log.fileno(), 1)
-    spec = json.loads(sys.stdin.readline())
-    makers = events(spec)
-    invoke = _invoker(variant, spec)
+    protocol, makers, invoke = _serving(variant, log.fileno())
     from libs.aws_usage import take_usage
 
-    protocol.write(json.dumps({"ready": True}) + "\n")
-    protocol.flush()
     for line in sys.stdin:
         endpoint, count = line.split()
         invocations: list[dict[str, Any]] = []
@@ -190,6 +177,21 @@ def metered(variant: str) -> None:
             statuses[status] = statuses.get(status, 0) + 1
         protocol.write(json.dumps({"invocations": invocations, "statuses": statuses}) + "\n")
         protocol.flush()
+
+
+def _serving(
+    variant: str, log_descriptor: int
+) -> tuple[IO[str], dict[str, Callable[[], dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """The protocol's own stream, with stdout sent to ``log_descriptor``; each endpoint's event
+    maker and the invoker, once the spec is read; ready said."""
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(log_descriptor, 1)
+    spec = json.loads(sys.stdin.readline())
+    makers = events(spec)
+    invoke = _invoker(variant, spec)
+    protocol.write(json.dumps({"ready": True}) + "\n")
+    protocol.flush()
+    return protocol, makers, invoke
 
 
 def _invoker(variant: str, spec: dict[str, Any]) -> Callable[[str, dict[str, Any]], dict[str, Any]]:

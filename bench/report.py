@@ -9,6 +9,7 @@ from typing import Any
 from bench.probe import ENDPOINTS
 from bench.stats import ratio
 from libs.resources.functions import FUNCTIONS
+from loadtests.cost import route_table
 from stacks.bundling import BUNDLE_BUDGET_MB, bundle_budget_mb
 
 ROUTE_OF = {
@@ -430,26 +431,14 @@ def _sealing_section(sealing: dict[str, Any]) -> list[str]:
 
 def _cost_section(cost: dict[str, Any]) -> list[str]:
     """What each benched request of ours would cost on AWS (``bench/request_cost.py``)."""
-    lines = [
+    return [
         f"**Cost per request** (ours, a metered pass apart from the timings; us-east-1 list "
         f"prices of {cost['pricesAsOf']}, `libs/resources/prices.py`; the request alone: an "
         "order's event is priced in `just load`'s report)",
         "",
-        "| route | requests | read units | write units | Lambda ms (CPU) | GB-s | log bytes "
-        "| $ per 1M | largest part |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        *route_table(cost["routes"]),
+        "",
     ]
-    for route in cost["routes"]:
-        parts = route["byPart"]
-        largest = max(parts, key=lambda part: parts[part])
-        lines.append(
-            f"| {route['route']} | {route['requests']} | {route['readUnits']:.2f} "
-            f"| {route['writeUnits']:.2f} | {route['lambdaBilledMs']:.1f} "
-            f"({route['lambdaCpuMs']:.1f}) | {route['lambdaGbSeconds']:.4f} "
-            f"| {route['logBytes']} | {route['usdPerMillion']:.2f} "
-            f"| {largest} ({parts[largest] / route['usdPerMillion']:.0%}) |"
-        )
-    return [*lines, ""]
 
 
 def _bundle_section(results: dict[str, Any]) -> list[str]:

@@ -237,6 +237,28 @@ def _route_document(cost: RouteCost) -> dict[str, Any]:
     }
 
 
+def route_table(routes: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Markdown rows of each route's usage and $ per million (``cost_document``'s routes)."""
+    lines = [
+        "| route | requests | read units | write units | Lambda ms (CPU) | GB-s | log bytes "
+        "| events | SQS requests | emails | $ per 1M | largest part |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for route in routes:
+        by_part = route["byPart"]
+        largest = max(by_part, key=lambda part: by_part[part])
+        lines.append(
+            f"| {route['route']} | {route['requests']} | {route['readUnits']:.2f} "
+            f"| {route['writeUnits']:.2f} "
+            f"| {route['lambdaBilledMs']:.1f} ({route['lambdaCpuMs']:.1f}) "
+            f"| {route['lambdaGbSeconds']:.4f} | {route['logBytes']} "
+            f"| {route['eventBridgeEvents']:.2f} | {route['sqsRequests']:.2f} "
+            f"| {route['emails']:.2f} | {route['usdPerMillion']:.2f} "
+            f"| {largest} ({by_part[largest] / route['usdPerMillion']:.0%}) |"
+        )
+    return lines
+
+
 def cost_markdown(steps: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     """The cost section of the summary: per route and for the mix, for each named step."""
     lines: list[str] = []
@@ -260,22 +282,8 @@ def cost_markdown(steps: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
             f"1M requests a month of this mix: ${mix:.2f}/month, "
             f"${document['mixWithoutEmailUsdPerMillion']:.2f} without SES's emails",
             "",
-            "| route | requests | read units | write units | Lambda ms (CPU) | GB-s | log bytes "
-            "| events | SQS requests | emails | $ per 1M | largest part |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *route_table(document["routes"]),
         ]
-        for route in document["routes"]:
-            by_part = route["byPart"]
-            largest = max(by_part, key=lambda part: by_part[part])
-            lines.append(
-                f"| {route['route']} | {route['requests']} | {route['readUnits']:.2f} "
-                f"| {route['writeUnits']:.2f} "
-                f"| {route['lambdaBilledMs']:.1f} ({route['lambdaCpuMs']:.1f}) "
-                f"| {route['lambdaGbSeconds']:.4f} | {route['logBytes']} "
-                f"| {route['eventBridgeEvents']:.2f} | {route['sqsRequests']:.2f} "
-                f"| {route['emails']:.2f} | {route['usdPerMillion']:.2f} "
-                f"| {largest} ({by_part[largest] / route['usdPerMillion']:.0%}) |"
-            )
         if document["events"]:
             published = "; ".join(
                 f"{name} ${event['usdPerMillion']:.2f} per million ({event['relayed']} relayed)"

@@ -14,32 +14,10 @@ from botocore.exceptions import ClientError
 
 from emulator.backends import Backend
 from emulator.moto_speedups import wire_attribute_value
+from tests.attribute_value_samples import random_value
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-
-
-def random_value(chance: random.Random, depth: int = 0) -> dict[str, Any]:
-    """An AttributeValue of any form, nested a little."""
-    kinds = ["S", "N", "BOOL", "NULL", "SS", "NS", "B"] + (["M", "L"] if depth < 3 else [])
-    kind = chance.choice(kinds)
-    if kind == "S":
-        return {"S": chance.choice(["", "plain", "ünïcode ✓", 'quote " and \\', "0"])}
-    if kind == "N":
-        return {"N": chance.choice(["0", "-12", "3.25", "1E+3"])}
-    if kind == "BOOL":
-        return {"BOOL": chance.random() < 0.5}
-    if kind == "NULL":
-        return {"NULL": True}
-    if kind in ("SS", "NS"):
-        return {kind: [str(n) for n in chance.sample(range(100), chance.randint(1, 3))]}
-    if kind == "B":
-        return {"B": "AAEC"}
-    if kind == "M":
-        return {
-            "M": {f"k{n}": random_value(chance, depth + 1) for n in range(chance.randint(0, 3))}
-        }
-    return {"L": [random_value(chance, depth + 1) for _ in range(chance.randint(0, 3))]}
 
 
 def moto_serialized(result: dict[str, Any], operation: str, *, fast: bool) -> Any:

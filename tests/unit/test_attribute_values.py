@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 from typing import Any
@@ -13,35 +12,7 @@ from aiobotocore.parsers import AioJSONParser
 
 from libs.attribute_values import AttributeValuesAsSent, ResponseParsers, as_sent
 from libs.aws_clients import container_session
-
-
-def random_value(chance: random.Random, depth: int = 0) -> dict[str, Any]:
-    """An AttributeValue's JSON of any form, nested a little; binary and unknown ones too."""
-    kinds = ["S", "N", "BOOL", "NULL", "SS", "NS", "B", "BS", "X"] + (
-        ["M", "L"] * 2 if depth < 3 else []
-    )
-    kind = chance.choice(kinds)
-    if kind == "S":
-        return {"S": chance.choice(["", "plain", "ünïcode ✓", 'quote " and \\', "0"])}
-    if kind == "N":
-        return {"N": chance.choice(["0", "-12", "3.25", "1E+3"])}
-    if kind == "BOOL":
-        return {"BOOL": chance.random() < 0.5}
-    if kind == "NULL":
-        return {"NULL": True}
-    if kind in ("SS", "NS"):
-        return {kind: [str(n) for n in chance.sample(range(100), chance.randint(1, 3))]}
-    if kind == "B":
-        return {"B": base64.b64encode(chance.randbytes(3)).decode()}
-    if kind == "BS":
-        return {"BS": [base64.b64encode(chance.randbytes(2)).decode()]}
-    if kind == "X":  # a member this botocore does not know (a future type)
-        return {"X": "?"}
-    if kind == "M":
-        return {
-            "M": {f"k{n}": random_value(chance, depth + 1) for n in range(chance.randint(0, 3))}
-        }
-    return {"L": [random_value(chance, depth + 1) for _ in range(chance.randint(0, 3))]}
+from tests.attribute_value_samples import random_value
 
 
 async def parsed(parser: Any, service: str, operation: str, body: dict[str, Any]) -> Any:
@@ -58,7 +29,7 @@ async def test_a_query_page_parses_as_botocore_parses_it(seed: int) -> None:
     # Given a Query answer whose items hold every attribute form, nested
     chance = random.Random(seed)
     items = [
-        {f"a{n}": random_value(chance) for n in range(chance.randint(0, 6))}
+        {f"a{n}": random_value(chance, unknown=True) for n in range(chance.randint(0, 6))}
         for _ in range(chance.randint(0, 5))
     ]
     body = {
