@@ -33,6 +33,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
 
+from libs.attribute_values import as_sent
+
 # DynamoDB's AttributeValue members, and those whose wire form is the value itself or strings.
 _ATTRIBUTE_VALUE_MEMBERS: Final = frozenset(
     {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
@@ -89,42 +91,6 @@ def speed_up_moto() -> None:
         threaded_server.MotoRequestHandler = _keeping_alive(threaded_server.MotoRequestHandler)
 
 
-def wire_attribute_value(value: Any) -> dict[str, Any] | None:
-    """An AttributeValue as moto's serializer would write it, or None to leave it to moto.
-
-    Handles the string, number, boolean, null, set-of-strings, map and list forms whose values
-    are already what goes on the wire; binary forms, and anything unexpected, are moto's.
-    """
-    if not isinstance(value, dict) or len(value) != 1:
-        return None
-    ((kind, inner),) = value.items()
-    if kind in ("S", "N"):
-        return {kind: inner} if type(inner) is str else None
-    if kind in ("BOOL", "NULL"):
-        return {kind: inner} if type(inner) is bool else None
-    if kind in ("SS", "NS"):
-        if type(inner) is list and all(type(member) is str for member in inner):
-            return {kind: list(inner)}
-        return None
-    if kind == "M" and type(inner) is dict:
-        members = {}
-        for name, member in inner.items():
-            wire = wire_attribute_value(member)
-            if wire is None or type(name) is not str:
-                return None
-            members[name] = wire
-        return {"M": members}
-    if kind == "L" and type(inner) is list:
-        elements = []
-        for element in inner:
-            wire = wire_attribute_value(element)
-            if wire is None:
-                return None
-            elements.append(wire)
-        return {"L": elements}
-    return None
-
-
 def _strings_and_numbers_first(cast_value: property) -> property:
     """moto's ``DynamoType.cast_value``, answering strings and numbers before testing for sets,
     lists, maps and null (which a string or a number is not: the same answer)."""
@@ -160,6 +126,7 @@ def _strings_and_numbers_sized(size: Callable[[Any], int]) -> Callable[[Any], in
 
 def _sizing_inlined(size: Callable[[Any], int]) -> Callable[[Any], int]:
     """moto's ``Item.size`` (every attribute's name and value), strings and numbers sized inline."""
+    from moto.dynamodb.models.utilities import bytesize
 
     @functools.wraps(size)
     def item_size(item: Any) -> int:
@@ -172,14 +139,10 @@ def _sizing_inlined(size: Callable[[Any], int]) -> Callable[[Any], int]:
                 value_size = len(str(inner))
             else:
                 value_size = value.size()
-            total += (len(name.encode()) if type(name) is str else _bytesize(name)) + value_size
+            total += (len(name.encode()) if type(name) is str else bytesize(name)) + value_size
         return total
 
     return item_size
-
-
-def _bytesize(text: str | bytes) -> int:
-    return len(text if isinstance(text, bytes) else text.encode())
 
 
 def _scalars_shared(deepcopy: Callable[[Any, dict[int, Any]], Any]) -> Callable[..., Any]:
@@ -280,7 +243,7 @@ def _with_attribute_values_direct(serialize: Callable[..., None]) -> Callable[..
             and shape.name == "AttributeValue"
             and shape.members.keys() == _ATTRIBUTE_VALUE_MEMBERS
         ):
-            wire = wire_attribute_value(value)
+            wire = as_sent(value)
             if wire is not None:
                 serialized[serializer.get_serialized_name(shape, key)] = wire
                 return
@@ -305,7 +268,7 @@ def _with_items_direct(serialize: Callable[..., None]) -> Callable[..., None]:
         ):
             wire = {}
             for name, member in value.items():
-                member_wire = wire_attribute_value(member)
+                member_wire = as_sent(member)
                 if member_wire is None or type(name) is not str:
                     break
                 wire[name] = member_wire

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.backends import Backend
-from emulator.moto_speedups import wire_attribute_value
+from libs.attribute_values import as_sent
 from tests.attribute_value_samples import random_value
 
 if TYPE_CHECKING:
@@ -88,11 +88,11 @@ def test_items_are_sized_copied_and_made_plain_as_moto_does_it(own_moto: Backend
 
 
 def test_binary_and_unexpected_values_are_left_to_moto() -> None:
-    assert wire_attribute_value({"B": "AAEC"}) is None
-    assert wire_attribute_value({"M": {"x": {"BS": ["AAEC"]}}}) is None
-    assert wire_attribute_value({"S": "a", "N": "1"}) is None
-    assert wire_attribute_value({"N": 1}) is None
-    assert wire_attribute_value({"L": [{"S": "a"}, {"BOOL": "yes"}]}) is None
+    assert as_sent({"B": "AAEC"}) is None
+    assert as_sent({"M": {"x": {"BS": ["AAEC"]}}}) is None
+    assert as_sent({"S": "a", "N": "1"}) is None
+    assert as_sent({"N": 1}) is None
+    assert as_sent({"L": [{"S": "a"}, {"BOOL": "yes"}]}) is None
 
 
 async def test_an_item_of_every_form_reads_back_as_written(
