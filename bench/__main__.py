@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         for v, e in measured.get(pass_, {}).get("errors", {}).items()
         if e
     }
+    for endpoint, statuses in results.get("cost", {}).get("statuses", {}).items():
+        if bad := {s: n for s, n in statuses.items() if not s.startswith("2")}:
+            errors[f"cost {endpoint}"] = bad
     if errors:
         print(f"non-2xx responses: {errors}", file=sys.stderr)
         return 1
